@@ -1,0 +1,102 @@
+"""Benchmarks of the stepping core (DESIGN §7). Run: `make bench` (prints a Markdown table).
+
+Times are the best of several repeats on this machine (one core: NumPy does not thread
+element-wise work); compare ratios measured in the same run, not absolute times across machines.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+from landscapes import get_landscape
+from optimizers import simulate
+
+STARTS, STEPS = 40_000, 500
+
+
+def best_time(function, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def batch_starts(n: int) -> np.ndarray:
+    return np.random.default_rng(0).uniform((-2.0, -1.0), (2.0, 3.0), size=(n, 2))
+
+
+def bench_batch() -> dict[str, float]:
+    land = get_landscape("rosenbrock")
+    starts = batch_starts(STARTS)
+    simulate(land, "adam", starts[:100], 5, record="final", lr=0.01)  # warm up
+    seconds = best_time(lambda: simulate(land, "adam", starts, STEPS, record="final", lr=0.01))
+    tracemalloc.start()
+    simulate(land, "adam", starts, STEPS, record="final", lr=0.01)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"seconds": seconds, "ns_per_trajectory_step": seconds / (STARTS * STEPS) * 1e9,
+            "peak_mb": peak / 2**20}
+
+
+def bench_single(steps: int = 20_000) -> float:
+    land = get_landscape("rosenbrock")
+    simulate(land, "adam", [(-1.5, 2.0)], 10, lr=0.01)
+    seconds = best_time(lambda: simulate(land, "adam", [(-1.5, 2.0)], steps, record="path", lr=0.01))
+    return seconds / steps * 1e6
+
+
+def bench_torch(steps: int = 2_000) -> float | None:
+    """µs per step of torch.optim.Adam on one 2-parameter tensor in a Python loop."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_default_dtype(torch.float64)
+
+    def run():
+        p = torch.tensor([-1.5, 2.0], requires_grad=True)
+        opt = torch.optim.Adam([p], lr=0.01)
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2
+            loss.backward()
+            opt.step()
+
+    run()
+    return best_time(run, repeats=3) / steps * 1e6
+
+
+def main() -> None:
+    batch = bench_batch()
+    single = bench_single()
+    torch_us = bench_torch()
+    rows = [
+        ("Adam, Rosenbrock, 40,000 starts × 500 steps (record='final')", f"{batch['seconds']:.3f} s",
+         "≤ 0.25 s"),
+        ("… per trajectory-step", f"{batch['ns_per_trajectory_step']:.1f} ns", "≤ 12.5 ns"),
+        ("… peak memory (tracemalloc)", f"{batch['peak_mb']:.0f} MB", "≤ 200 MB"),
+        ("Adam, Rosenbrock, one trajectory, per step", f"{single:.2f} µs", "≤ 10 µs"),
+    ]
+    if torch_us is not None:
+        rows += [
+            ("torch.optim.Adam in a Python loop, one trajectory, per step", f"{torch_us:.1f} µs", "≈ 120 µs"),
+            ("speed-up over torch, one trajectory", f"{torch_us / single:.0f}×", ""),
+            ("speed-up over torch looping over 40,000 starts",
+             f"{torch_us * 1e-6 * STARTS * STEPS / batch['seconds']:.0f}×", ""),
+        ]
+    print(f"Python {sys.version.split()[0]}, NumPy {np.__version__}, {platform.machine()}, "
+          f"{platform.processor() or 'cpu'}\n")
+    print("| benchmark | measured | budget |\n|---|---|---|")
+    for name, measured, budget in rows:
+        print(f"| {name} | {measured} | {budget} |")
+
+
+if __name__ == "__main__":
+    main()
