@@ -90,8 +90,11 @@ class _Emitter:
         """a + b − c: a term with a negative coefficient is subtracted (fl(a + (−c)) = fl(a − c)),
         as torch computes `y - x**2`; a positive term goes first."""
         negative = [t.could_extract_minus_sign() for t in terms]
-        if all(negative):
-            return self.value(sp.Add(*terms))  # unreachable for canonical sums; keeps the fold total
+        if all(negative):  # −a − b = −(a + b) exactly: rounding is symmetric
+            inner = self._sum([-t for t in terms])
+            name = self.fresh(f"-{inner}")
+            self.tape.append((None, name, ("neg", inner)))
+            return name
         first = negative.index(False)
         order = [terms[first]] + terms[:first] + terms[first + 1:]
         signs = [False] + negative[:first] + negative[first + 1:]

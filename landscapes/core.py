@@ -101,6 +101,10 @@ class Landscape:
         return compile_gradient(self.expression, "numpy")
 
     @cached_property
+    def _value_and_gradient(self) -> Callable:
+        return compile_gradient(self.expression, "numpy", with_value=True)
+
+    @cached_property
     def _hessian(self) -> Callable:
         return _compile(list(self.hessian_expressions), "numpy")
 
@@ -118,6 +122,11 @@ class Landscape:
             gx, gy = self._gradient(px, py)
         return gx, gy
 
+    def value_and_gradient(self, px, py) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(f, ∂f/∂x, ∂f/∂y) at the points in one pass (the gradient's forward pass is f)."""
+        with np.errstate(all="ignore"):
+            return self._value_and_gradient(px, py)
+
     def hessian(self, px, py) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(f_xx, f_xy, f_yy) at the points, each shaped like px."""
         with np.errstate(all="ignore"):
@@ -127,11 +136,15 @@ class Landscape:
     # -- Python floats (one point; much cheaper than NumPy calls on tiny arrays) ---
     @cached_property
     def scalar_loss(self) -> Callable[[float, float], float]:
-        return _guard(_compile([self.expression], "math"), 1)
+        return _guard(_compile([self.expression], "math"), lambda px, py: self.loss(px, py)[None])
 
     @cached_property
     def scalar_gradient(self) -> Callable[[float, float], tuple[float, float]]:
-        return _guard(compile_gradient(self.expression, "math"), 2)
+        return _guard(compile_gradient(self.expression, "math"), self.gradient)
+
+    @cached_property
+    def scalar_value_and_gradient(self) -> Callable[[float, float], tuple[float, float, float]]:
+        return _guard(compile_gradient(self.expression, "math", with_value=True), self.value_and_gradient)
 
     # -- geometry -------------------------------------------------------------------
     def grid(self, resolution: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -162,26 +175,35 @@ class Landscape:
 
 
 def derive(expression: sp.Expr) -> tuple[sp.Expr, ...]:
-    """Gradient and Hessian of `expression`: (f_x, f_y, f_xx, f_xy, f_yy)."""
-    fx, fy = sp.diff(expression, x), sp.diff(expression, y)
-    return fx, fy, sp.diff(fx, x), sp.diff(fx, y), sp.diff(fy, y)
+    """Gradient and Hessian of `expression`: (f_x, f_y, f_xx, f_xy, f_yy).
 
-
-def _guard(function: Callable, arity: int) -> Callable:
-    """Make a math-module function return NaN instead of raising on overflow or domain errors.
-
-    Python floats raise where NumPy returns inf/NaN; a diverging run must not raise.
+    Kinks (|x|) differentiate to DiracDelta terms; they are dropped, giving the derivative
+    almost everywhere, which is what a numeric evaluation can use.
     """
-    nan = (math.nan,) * arity
+    fx, fy = sp.diff(expression, x), sp.diff(expression, y)
+    derivatives = fx, fy, sp.diff(fx, x), sp.diff(fx, y), sp.diff(fy, y)
+    return tuple(d.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
+                 for d in derivatives)
+
+
+def _guard(function: Callable, numpy_function: Callable) -> Callable:
+    """Give a math-module function NumPy's IEEE semantics: inf/NaN instead of exceptions.
+
+    Python floats raise where NumPy returns inf or NaN (1/0, exp(1000), sqrt(−1)); a
+    diverging run must not raise. On such a rare exception the point is evaluated again
+    by the NumPy function, on NumPy scalars, whose results are IEEE's.
+    """
 
     def guarded(px: float, py: float):
         try:
             values = function(px, py)
         except (ArithmeticError, ValueError):
-            return nan[0] if arity == 1 else nan
+            with np.errstate(all="ignore"):
+                values = numpy_function(np.float64(px), np.float64(py))
+            values = tuple(float(v) for v in values)
         # A negative base to a fractional power gives a complex number in Python.
         values = tuple(v if v.__class__ is float else _real(v) for v in values)
-        return values[0] if arity == 1 else values
+        return values[0] if len(values) == 1 else values
 
     return guarded
 

@@ -172,6 +172,10 @@ class _Translator:
 
     def visit_Call(self, node: ast.Call, depth: int) -> sp.Expr:
         if not isinstance(node.func, ast.Name):
+            if isinstance(node.func, (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Call)):
+                column = node.func.end_col_offset + 1
+                raise FormulaError(f"missing operator before '(' at column {column} — write "
+                                   "multiplication explicitly, e.g. 3*(x + y)")
             raise FormulaError(f"only the functions {', '.join(FUNCTIONS)} can be called "
                                f"({_where(node)})")
         name = node.func.id
@@ -180,7 +184,18 @@ class _Translator:
                                f"{', '.join(FUNCTIONS)}")
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             raise FormulaError(f"{name}() {_where(node)} takes exactly one argument")
-        return FUNCTIONS[name](self.visit(node.args[0], depth))
+        argument = self.visit(node.args[0], depth)
+        value = _constant_value(node)
+        if value is None:
+            return FUNCTIONS[name](argument)
+        # A constant call is folded to its float here: SymPy would otherwise evaluate
+        # sin(exp(exp(20))) exactly, to whatever precision that takes.
+        if math.isnan(value):
+            raise FormulaError(f"{ast.unparse(node)[:40]} {_where(node)} is not a real number")
+        if not abs(value) <= MAX_FOLDED:
+            raise FormulaError(f"the constant {ast.unparse(node)[:40]} {_where(node)} is too large "
+                               f"(limit {MAX_FOLDED:g})")
+        return sp.Float(value)
 
     # -- size limits -------------------------------------------------------------
     def _check_exponent(self, node: ast.BinOp) -> None:
@@ -205,6 +220,18 @@ def _constant_value(node: ast.AST) -> float | None:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _constant_value(node.operand)
         return None if value is None else (-value if isinstance(node.op, ast.USub) else value)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1:
+        argument = _constant_value(node.args[0])
+        if argument is None or node.func.id not in _MATH:
+            return None
+        if not math.isfinite(argument):
+            return argument
+        try:
+            return float(_MATH[node.func.id](argument))
+        except OverflowError:
+            return math.inf
+        except ValueError:  # outside the domain: sqrt(-1), log(0), asin(2)
+            return math.nan
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _constant_value(node.left), _constant_value(node.right)
         if left is None or right is None:
@@ -217,6 +244,11 @@ def _constant_value(node: ast.AST) -> float | None:
             return math.inf
         return value.real if isinstance(value, complex) else value
     return None
+
+
+_MATH = {"sin": math.sin, "cos": math.cos, "tan": math.tan, "sinh": math.sinh, "cosh": math.cosh,
+         "tanh": math.tanh, "asin": math.asin, "acos": math.acos, "atan": math.atan, "exp": math.exp,
+         "log": math.log, "sqrt": math.sqrt, "abs": abs}
 
 
 def _bounded_power(base: float, exponent: float) -> float:

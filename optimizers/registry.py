@@ -100,7 +100,7 @@ class Hyperparameter:
             raise HyperparameterError(f"{self.name} must be a number, got {value!r}") from None
         below = number <= self.low if self.low_open else number < self.low
         above = number >= self.high if self.high_open else number > self.high
-        if math.isnan(number) or below or above:
+        if not math.isfinite(number) or below or above:
             raise HyperparameterError(
                 f"{self.name} = {value!r} is outside its valid range {self.range_text}")
         return number

@@ -154,6 +154,9 @@ def one_cycle_lr(base_lr_unused, steps, *, max_lr, total_steps, pct_start=0.3, a
     initial = max_lr / div_factor
     final = initial / final_div_factor
     warm_end = float(pct_start * total_steps) - 1
+    if warm_end == 0:
+        raise HyperparameterError(f"OneCycleLR needs pct_start × total_steps > 1 so the warm-up has a "
+                                  f"length (got {pct_start} × {total_steps}); torch divides by zero here")
     if three_phase:
         phases = [(warm_end, initial, max_lr), (2 * warm_end, max_lr, initial), (total_steps - 1, initial, final)]
     else:
@@ -217,13 +220,17 @@ def learning_rates(base_lr: float, steps: int, schedule: dict[str, Any] | str | 
     name = arguments.pop("name")
     warmup = WARMUP.check(arguments.pop("warmup", 0))
     if name is None or name == "constant":
-        rates = np.full(max(steps - warmup, 0), float(base_lr))
+        def schedule_of(length: int) -> np.ndarray:
+            return np.full(length, float(base_lr))
     else:
-        rates = SCHEDULES[_known(name)].function(base_lr, max(steps - warmup, 0),
-                                                 **check_schedule_arguments(name, arguments))
+        function, checked = SCHEDULES[_known(name)].function, check_schedule_arguments(name, arguments)
+
+        def schedule_of(length: int) -> np.ndarray:
+            return function(base_lr, length, **checked)
+    rates = schedule_of(max(steps - warmup, 0))
     if warmup:
-        ramp = rates[0] if len(rates) else base_lr
-        rates = np.concatenate((ramp * (np.arange(min(warmup, steps)) + 1) / warmup, rates))
+        target = schedule_of(1)[0]  # the warmup ramps up to the schedule's first rate
+        rates = np.concatenate((target * (np.arange(min(warmup, steps)) + 1) / warmup, rates))
     return rates.astype(float)
 
 

@@ -176,59 +176,46 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 def _run_batch(land: Landscape, rule: Rule, starts: np.ndarray, lrs: np.ndarray, noise: float,
                rng: np.random.Generator, record: str, tol: float | None) -> dict[str, Any]:
-    """Step all N starts together as (2, N) arrays."""
+    """Step all N starts together as (2, N) arrays.
+
+    Each step evaluates f and ∇f at θ_t in one pass: f checks θ_t (a start whose loss is
+    not finite diverged at step t and goes back to θ_{t−1}), ∇f moves it on.
+    """
     n = len(starts)
     if n >= 4096:
         _keep_freed_memory()
-    param = np.ascontiguousarray(starts.T)
-    state = rule.init(param)
     keep_path, keep_all = record != "final", record == "full"
-    diverged = np.full(n, -1)
-    codes = np.zeros(n, dtype=np.int8)
-    converged = np.full(n, -1) if tol is not None else None
-    frozen = np.zeros(n, dtype=bool)
-    any_frozen = False
+    watch = _Watch(n, tol)
+    param = previous = np.ascontiguousarray(starts.T)
+    state = rule.init(param)
     path, grads, states, losses = [param], [], [], []
 
     with np.errstate(all="ignore"):
-        if keep_path:
-            loss = land.loss(param[0], param[1])
-            losses.append(loss)
-        for t, lr in enumerate(lrs.tolist()):
-            at = param if rule.lookahead is None else rule.lookahead(param, state)
-            grad = np.stack(land.gradient(at[0], at[1]))
-            if converged is not None:
-                reached = (grad[0] * grad[0] + grad[1] * grad[1] <= tol * tol) & (converged < 0)
-                converged[reached] = t
+        for t, lr in enumerate([*lrs.tolist(), None]):
+            loss, gx, gy = land.value_and_gradient(param[0], param[1])
+            loss = watch.loss(loss, t, param, previous)
+            if watch.converged is not None:
+                watch.convergence(gx, gy, t)
+            if keep_path:
+                losses.append(loss)
+            if lr is None:  # θ_T: checked, not moved
+                break
+            if rule.lookahead is not None:
+                gx, gy = land.gradient(*rule.lookahead(param, state))
+            grad = np.stack((gx, gy))
             if noise:
                 grad = grad + noise * rng.standard_normal((2, n))
             new_param, state = rule.update(grad, param, state, lr, t + 1)
-            if any_frozen:
-                new_param[:, frozen] = param[:, frozen]
-            # Cheap test first: max/min propagate NaN, so one pass covers NaN, inf and size.
-            if not (new_param.max() <= LIMIT and new_param.min() >= -LIMIT):
-                within = np.abs(new_param) <= LIMIT
-                newly = ~within.all(0) & ~frozen
-                codes[newly] = np.where(np.isfinite(new_param[:, newly]).all(0), TOO_LARGE, NON_FINITE)
-                any_frozen = _freeze(newly, t + 1, new_param, param, diverged, frozen) or any_frozen
+            watch.coordinates(new_param, t + 1, param)
             if keep_path:
-                loss = land.loss(new_param[0], new_param[1])
-                bad = ~np.isfinite(loss)
-                if bad.any():
-                    newly = bad & ~frozen
-                    codes[newly] = NON_FINITE
-                    any_frozen = _freeze(newly, t + 1, new_param, param, diverged, frozen) or any_frozen
-                    loss = np.where(frozen, losses[-1], loss)
-                losses.append(loss)
                 path.append(new_param)
             if keep_all:
                 grads.append(grad)
                 states.append({key: np.array(value) for key, value in state.items()})  # rules update in place
-            param = new_param
+            previous, param = param, new_param
 
-        final_losses = losses[-1] if keep_path else land.loss(param[0], param[1])
-    trace = {"final_points": param.T.copy(), "final_losses": np.asarray(final_losses, dtype=float),
-             "diverged": diverged, "divergence_codes": codes, "converged_at": converged}
+    trace = {"final_points": param.T.copy(), "final_losses": np.asarray(loss, dtype=float),
+             "diverged": watch.diverged, "divergence_codes": watch.codes, "converged_at": watch.converged}
     if keep_path:
         trace["points"] = np.stack(path, axis=1).transpose(2, 1, 0).copy()
         trace["losses"] = np.stack(losses, axis=1)
@@ -240,81 +227,121 @@ def _run_batch(land: Landscape, rule: Rule, starts: np.ndarray, lrs: np.ndarray,
     return trace
 
 
-def _freeze(newly: np.ndarray, step: int, new_param: np.ndarray, param: np.ndarray,
-            diverged: np.ndarray, frozen: np.ndarray) -> bool:
-    """Mark `newly` diverged at `step` and hold them at their last good point."""
-    if not newly.any():
-        return False
-    diverged[newly] = step
-    new_param[:, newly] = param[:, newly]
-    frozen |= newly
-    return True
+class _Watch:
+    """Divergence and convergence bookkeeping for a batch: which starts stopped, when, and why.
+
+    A diverged start is held at its last good point: its later entries repeat it.
+    """
+
+    def __init__(self, n: int, tol: float | None) -> None:
+        self.diverged = np.full(n, -1)
+        self.codes = np.zeros(n, dtype=np.int8)
+        self.frozen = np.zeros(n, dtype=bool)
+        self.any_frozen = False
+        self.converged = np.full(n, -1) if tol is not None else None
+        self.tol_squared = None if tol is None else tol * tol
+        self.last_loss = None
+
+    def loss(self, loss: np.ndarray, step: int, param: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """Check f(θ_step); freeze starts where it is not finite. Returns the loss to record."""
+        if not math.isfinite(loss.sum()):  # one pass in the common case; inf/NaN make the sum so
+            newly = ~np.isfinite(loss) & ~self.frozen
+            if newly.any():
+                self._freeze(newly, step, NON_FINITE, param, previous)
+                loss = np.where(newly, self.last_loss if self.last_loss is not None else loss, loss)
+        if self.any_frozen and self.last_loss is not None:
+            loss = np.where(self.frozen, self.last_loss, loss)
+        self.last_loss = loss
+        return loss
+
+    def coordinates(self, new_param: np.ndarray, step: int, param: np.ndarray) -> None:
+        """Hold frozen starts still and freeze those whose coordinates left the finite/≤1e8 range."""
+        if self.any_frozen:
+            new_param[:, self.frozen] = param[:, self.frozen]
+        # max/min propagate NaN, so two reductions cover NaN, inf and size in the common case.
+        if new_param.max() <= LIMIT and new_param.min() >= -LIMIT:
+            return
+        newly = ~(np.abs(new_param) <= LIMIT).all(0) & ~self.frozen
+        finite = np.isfinite(new_param).all(0)
+        for code, which in ((TOO_LARGE, newly & finite), (NON_FINITE, newly & ~finite)):
+            if which.any():
+                self._freeze(which, step, code, new_param, param)
+
+    def convergence(self, gx: np.ndarray, gy: np.ndarray, step: int) -> None:
+        reached = (gx * gx + gy * gy <= self.tol_squared) & (self.converged < 0)
+        self.converged[reached] = step
+
+    def _freeze(self, which: np.ndarray, step: int, code: int, param: np.ndarray, previous: np.ndarray) -> None:
+        self.diverged[which] = step
+        self.codes[which] = code
+        param[:, which] = previous[:, which]
+        self.frozen |= which
+        self.any_frozen = True
 
 
 def _run_single(land: Landscape, rule: Rule, start: np.ndarray, lrs: np.ndarray, noise: float,
                 rng: np.random.Generator, record: str, tol: float | None) -> dict[str, Any]:
-    """Step one start on Python floats, coordinate by coordinate (same numbers as the batch)."""
-    steps = len(lrs)
-    loss_at, gradient_at, update, lookahead = land.scalar_loss, land.scalar_gradient, rule.update, rule.lookahead
+    """Step one start on Python floats, coordinate by coordinate (the batch's arithmetic)."""
+    value_and_gradient, gradient_at = land.scalar_value_and_gradient, land.scalar_gradient
+    update, lookahead = rule.update, rule.lookahead
+    rates = lrs.tolist()  # Python floats: NumPy scalars would warn on overflow
     # Drawn in the order the batch path draws them: (2, 1) per step.
-    shocks = (noise * rng.standard_normal((steps, 2, 1))[:, :, 0]).tolist() if noise else None
-    px, py = float(start[0]), float(start[1])
-    state_x, state_y = rule.init(px), rule.init(py)
+    shocks = (noise * rng.standard_normal((len(rates), 2, 1))[:, :, 0]).tolist() if noise else None
     keep_path, keep_all = record != "final", record == "full"
-    loss = loss_at(px, py)
-    xs, ys, losses, gxs, gys, states = [px], [py], [loss], [], [], []
+    px, py = float(start[0]), float(start[1])
+    previous = (px, py)
+    state_x, state_y = rule.init(px), rule.init(py)
+    xs, ys, losses, gxs, gys, states = [], [], [], [], [], []
     diverged, code, converged = -1, 0, -1
-    if keep_path and not math.isfinite(loss):
-        diverged, code, steps = 0, NON_FINITE, 0
+    loss = last_loss = math.nan
 
-    for t in range(steps):
-        lr = lrs[t]
-        if lookahead is None:
-            gx, gy = gradient_at(px, py)
-        else:
-            gx, gy = gradient_at(lookahead(px, state_x), lookahead(py, state_y))
+    for t, lr in enumerate([*rates, None]):
+        loss, gx, gy = value_and_gradient(px, py)
+        if not math.isfinite(loss):  # θ_t is undefined: diverged at step t, back to θ_{t−1}
+            diverged, code = t, NON_FINITE
+            px, py = previous
+            loss = last_loss
+            break
+        last_loss = loss
         if tol is not None and converged < 0 and gx * gx + gy * gy <= tol * tol:
             converged = t
+        if keep_path:
+            xs.append(px)
+            ys.append(py)
+            losses.append(loss)
+        if lr is None:
+            break
+        if lookahead is not None:
+            gx, gy = gradient_at(lookahead(px, state_x), lookahead(py, state_y))
         if shocks is not None:
             gx, gy = gx + shocks[t][0], gy + shocks[t][1]
         try:
-            new_x, new_state_x = update(gx, px, state_x, lr, t + 1)
-            new_y, new_state_y = update(gy, py, state_y, lr, t + 1)
+            new_x, state_x = update(gx, px, state_x, lr, t + 1)
+            new_y, state_y = update(gy, py, state_y, lr, t + 1)
         except (ArithmeticError, ValueError):
             new_x = new_y = math.nan
         if not (abs(new_x) <= LIMIT and abs(new_y) <= LIMIT):
             finite = math.isfinite(new_x) and math.isfinite(new_y)
             diverged, code = t + 1, (TOO_LARGE if finite else NON_FINITE)
             break
-        if keep_path:
-            new_loss = loss_at(new_x, new_y)
-            if not math.isfinite(new_loss):
-                diverged, code = t + 1, NON_FINITE
-                break
-            losses.append(new_loss)
-            xs.append(new_x)
-            ys.append(new_y)
         if keep_all:
             gxs.append(gx)
             gys.append(gy)
-            states.append((new_state_x, new_state_y))
-        px, py, state_x, state_y = new_x, new_y, new_state_x, new_state_y
+            states.append((state_x, state_y))
+        previous, (px, py) = (px, py), (new_x, new_y)
 
-    done = len(xs) - 1 if keep_path else steps
-    trace = {"final_points": np.array([[px, py]]),
-             "final_losses": np.array([loss_at(px, py)]),
+    trace = {"final_points": np.array([[px, py]]), "final_losses": np.array([loss]),
              "diverged": np.array([diverged]), "divergence_codes": np.array([code], dtype=np.int8),
              "converged_at": np.array([converged]) if tol is not None else None}
-    if keep_path:
-        # A diverged start stays at its last good point for the remaining steps.
-        pad = len(lrs) - done
+    total = len(rates)
+    if keep_path:  # a diverged start stays at its last good point for the remaining steps
+        pad = total + 1 - len(xs)
         trace["points"] = np.array([xs + [px] * pad, ys + [py] * pad]).T[None]
-        trace["losses"] = np.array([losses + [losses[-1]] * pad])
+        trace["losses"] = np.array([losses + [loss] * pad])
     if keep_all:
-        pad = len(lrs) - len(gxs)
-        grad_rows = np.array([gxs, gys]).reshape(2, -1).T
-        trace["grads"] = np.concatenate((grad_rows, np.full((pad, 2), np.nan)))[None]
+        pad = total - len(gxs)
         keys = [k for k in (states[0][0] if states else rule.init(0.0)) if not k.startswith("_")]
+        trace["grads"] = np.concatenate((np.array([gxs, gys]).reshape(2, -1).T, np.full((pad, 2), np.nan)))[None]
         trace["states"] = {
             key: np.concatenate((np.array([[sx[key], sy[key]] for sx, sy in states]).reshape(-1, 2),
                                  np.full((pad, 2), np.nan)))[None]
