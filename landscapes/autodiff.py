@@ -76,7 +76,7 @@ class _Emitter:
         self.names[node] = name
         return name
 
-    def _fold(self, node, terms, operator, kind) -> str:
+    def _fold(self, terms, operator, kind) -> str:
         """Left fold a*b*c as (a*b)*c, recording each binary operation for the backward pass."""
         operands = [self.value(t) for t in terms]
         name = operands[0]
@@ -134,7 +134,7 @@ class _Emitter:
         terms = ([coefficient] if coefficient != 1 or not factors else []) + list(factors)
         if len(terms) == 1:
             return self.value(terms[0])
-        return self._fold(None, terms, "*", "mul")
+        return self._fold(terms, "*", "mul")
 
     def _pow(self, node: sp.Pow) -> str:
         base, exponent = node.args

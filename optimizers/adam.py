@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from . import shared
 from .registry import (
     Hyperparameter,
     Optimizer,
@@ -26,7 +27,7 @@ BIAS_CORRECTION = Hyperparameter("bias_correction", True, "divide the moments by
 def adam(xp, *, lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay, bias_correction) -> Rule:
     """torch.optim.Adam (and AdamW, which is Adam with decoupled weight decay)."""
     beta1, beta2 = betas
-    corrected = bias_correction
+    corrected = bias_correction  # the keyword (torch-style name) shadows shared.bias_correction here
 
     def init(param):
         state = {"first_moment": xp.zeros_like(param), "second_moment": xp.zeros_like(param)}
@@ -42,15 +43,14 @@ def adam(xp, *, lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay, b
         if amsgrad:
             second_moment = new_state["max_second_moment"] = xp.maximum(
                 state["max_second_moment"], second_moment)
-        step_size = lr / _correction(beta1, step) if corrected else lr
-        root_correction = math.sqrt(_correction(beta2, step)) if corrected else 1.0
+        step_size = lr / shared.bias_correction(beta1, step) if corrected else lr
+        root_correction = math.sqrt(shared.bias_correction(beta2, step)) if corrected else 1.0
         denominator = xp.sqrt(second_moment) / root_correction + eps
         return param + (-step_size) * first_moment / denominator, new_state
 
     return Rule(init, update)
 
 
-_correction = bias_correction
 ADAM_EQUATIONS = "\n".join([
     r"m_t = \beta_1 m_{t-1} + (1-\beta_1)\, g_t",
     r"v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2",
