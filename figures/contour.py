@@ -10,8 +10,7 @@ import plotly.graph_objects as go
 from landscapes import Landscape
 from optimizers import Run
 
-# Okabe–Ito: distinguishable with the common colour-vision deficiencies.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+from .style import PALETTE
 
 
 def contour_paths(landscape: Landscape, runs: Sequence[Run], labels: Sequence[str] | None = None,

@@ -147,9 +147,10 @@ class Landscape:
         return _guard(compile_gradient(self.expression, "math", with_value=True), self.value_and_gradient)
 
     # -- geometry -------------------------------------------------------------------
-    def grid(self, resolution: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Loss on a regular grid over the view: (xs (R,), ys (R,), z (R, R) indexed [y, x])."""
-        (x0, x1), (y0, y1) = self.bounds
+    def grid(self, resolution: int = 200, bounds=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Loss on a regular grid over the view (or `bounds` ((x0, x1), (y0, y1))):
+        (xs (R,), ys (R,), z (R, R) indexed [y, x])."""
+        (x0, x1), (y0, y1) = self.bounds if bounds is None else bounds
         xs = np.linspace(x0, x1, resolution)
         ys = np.linspace(y0, y1, resolution)
         z = self.loss(*np.meshgrid(xs, ys))

@@ -1,0 +1,253 @@
+"""The Compare figure: animated paths on the contour, beside the loss curves, in one Plotly figure.
+
+One figure, two panels, so that a single animation frame moves both the paths and the
+marker on the loss curves. The payload stays small: the contour, the exact paths and the
+loss curves are drawn once (typed arrays); frames carry only the two traces that move (the
+current point of every path, and its marker on the loss curves); long runs get a capped
+number of frames.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from landscapes import Landscape
+from optimizers import Run, polyak_average
+
+from .style import CONTOUR_COLOURS, colour, dash, legend_labels
+
+Bounds = tuple[tuple[float, float], tuple[float, float]]
+CLICK_TRACE = 1  # index of the invisible click grid, see `click_targets`
+
+
+@dataclass(frozen=True)
+class Series:
+    """One path: start `start` of run `run`, drawn in palette slot `slot`."""
+
+    run: int
+    start: int
+    label: str
+    slot: int
+    points: np.ndarray  # (T+1, 2), non-finite values replaced by NaN
+    losses: np.ndarray  # (T+1,)
+
+
+def frame_steps(steps: int, max_frames: int = 200) -> np.ndarray:
+    """The optimizer steps shown as animation frames: every step for short runs, else
+    `max_frames` evenly spread steps, the first and the last included."""
+    count = max(2, min(steps + 1, max_frames))
+    return np.unique(np.round(np.linspace(0, steps, count)).astype(int))
+
+
+def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequence[str] | None = None,
+                      slots: Sequence[int] | None = None, averaged: Sequence[bool] | None = None,
+                      log_loss: bool = True, bounds: Bounds | None = None, frame: int | None = None,
+                      max_frames: int = 200, frame_duration: int = 80, resolution: int = 120,
+                      height: int = 560) -> go.Figure:
+    """Contour with every run's paths (left) beside their loss curves (right), animated.
+
+    - `runs`: from `simulate(..., record="path")` or "full"; every start of every run is a path.
+    - `labels`: legend name per run (default `legend_labels(runs)`); `slots`: palette slot
+      per run, so a run keeps its colour when others are added or removed.
+    - `averaged`: per run, also draw its Polyak average (running mean of the iterates).
+    - `frame`: the optimizer step the figure opens at (default: the last); Play continues
+      from there. Every path is drawn exactly and in full; the frames move a marker along
+      each path and along each loss curve: every step for runs up to `max_frames` steps,
+      evenly spread steps beyond.
+
+    >>> from optimizers import simulate
+    >>> from landscapes import get_landscape
+    >>> land = get_landscape("quadratic")
+    >>> figure = comparison_figure(land, [simulate(land, "sgd", [(-4, 2)], 50, record="path", lr=0.1)])
+    >>> len(figure.frames)
+    51
+    """
+    labels = list(labels) if labels is not None else legend_labels(runs)
+    slots = list(slots) if slots is not None else list(range(len(runs)))
+    averaged = list(averaged) if averaged is not None else [False] * len(runs)
+    bounds = bounds or landscape.bounds
+    series = _series(runs, labels, slots)
+    steps = max((run.steps for run in runs), default=0)
+    shown = frame_steps(steps, max_frames)
+    current = len(shown) - 1 if frame is None else int(np.searchsorted(shown, min(max(frame, 0), steps)))
+    log_axis = log_loss and all(np.nanmin(s.losses, initial=np.inf) > 0 for s in series)
+
+    static = [_contour(landscape, bounds, resolution), click_targets(bounds)]
+    for s in series:
+        static.append(_path(s))
+    for index, (run, label, slot) in enumerate(zip(runs, labels, slots, strict=True)):
+        if averaged[index]:
+            static.extend(_averaged_path(run, label, slot))
+    static.extend(_loss_curve(s, first=s.start == 0) for s in series)
+    static.append(_starts(series))
+    static.append(_minima(landscape))
+    static.append(_divergences(runs, series))
+    moving = _moving_traces(series, int(shown[current]))
+    moving_indices = list(range(len(static), len(static) + len(moving)))
+    frames = [{"data": _moving(series, int(k)), "name": str(int(k)), "traces": moving_indices}
+              for k in shown]
+    (x0, x1), (y0, y1) = bounds
+    layout = {
+        "height": height,
+        "margin": {"l": 50, "r": 20, "t": 40, "b": 110},
+        "title": {"text": landscape.title, "x": 0.01},
+        "xaxis": {"domain": [0.0, 0.6], "range": [x0, x1], "title": {"text": "x"}, "constrain": "domain"},
+        "yaxis": {"range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x", "constrain": "domain"},
+        "xaxis2": {"domain": [0.7, 1.0], "anchor": "y2", "title": {"text": "step"}, "range": [0, max(steps, 1)]},
+        "yaxis2": {"anchor": "x2", "type": "log" if log_axis else "linear", "exponentformat": "power",
+                   "title": {"text": "loss" if log_axis or not log_loss else "loss (linear: some losses ≤ 0)"}},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
+        "hovermode": "closest",
+        "plot_bgcolor": "white",
+        "updatemenus": [_controls(frame_duration)],
+        "sliders": [_slider(shown, current, frame_duration)],
+    }
+    return go.Figure(data=[*static, *moving], layout=layout, frames=frames, _validate=False)
+
+
+def _series(runs: Sequence[Run], labels: Sequence[str], slots: Sequence[int]) -> list[Series]:
+    series = []
+    for index, (run, label, slot) in enumerate(zip(runs, labels, slots, strict=True)):
+        if run.points is None:
+            raise ValueError("comparison_figure needs runs simulated with record='path' or 'full'")
+        points = np.where(np.isfinite(run.points), run.points, np.nan)
+        losses = np.where(np.isfinite(run.losses), run.losses, np.nan)
+        series.extend(Series(index, start, label, slot, points[start], losses[start])
+                      for start in range(len(run.points)))
+    return series
+
+
+def _contour(landscape: Landscape, bounds: Bounds, resolution: int) -> dict:
+    xs, ys, z = landscape.grid(resolution, bounds)
+    z = np.where(np.isfinite(z), z, np.nan)
+    if landscape.log_contour:
+        low, high = np.nanmin(z), np.nanmax(z)
+        z = np.log10(z - low + 1e-3 * max(float(high - low), 1e-12))
+    return {"type": "contour", "x": xs, "y": ys, "z": z.astype(np.float32), "colorscale": CONTOUR_COLOURS,
+            "ncontours": 30, "showscale": False, "line": {"width": 0.6, "color": "#6f6f6f"},
+            "hoverinfo": "skip", "name": "landscape",
+            "xaxis": "x", "yaxis": "y"}
+
+
+def click_targets(bounds: Bounds, across: int = 60) -> dict:
+    """An invisible grid of points over the contour (trace `CLICK_TRACE`): Plotly reports
+    clicks on points, not on the contour, so a click lands on the nearest grid point, at
+    round coordinates (the spacing is 1, 2 or 5 × 10^k, about 1/`across` of the view)."""
+    (x0, x1), (y0, y1) = bounds
+    raw = max(x1 - x0, y1 - y0) / across
+    power = 10.0 ** math.floor(math.log10(raw))
+    spacing = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    xs = np.arange(math.ceil(x0 / spacing), math.floor(x1 / spacing) + 1) * spacing
+    ys = np.arange(math.ceil(y0 / spacing), math.floor(y1 / spacing) + 1) * spacing
+    gx, gy = np.meshgrid(xs, ys)
+    return {"type": "scatter", "x": gx.ravel(), "y": gy.ravel(), "mode": "markers", "name": "add a start",
+            "showlegend": False, "marker": {"size": 9, "color": "rgba(0,0,0,0)"},
+            "unselected": {"marker": {"opacity": 0}}, "selected": {"marker": {"opacity": 0}},
+            "hovertemplate": "(%{x:.4g}, %{y:.4g})<extra>click: add a start</extra>", "xaxis": "x", "yaxis": "y"}
+
+
+def _path(s: Series) -> dict:
+    return {"type": "scatter", "x": s.points[:, 0], "y": s.points[:, 1], "mode": "lines",
+            "line": {"color": colour(s.slot), "width": 2, "dash": dash(s.slot)}, "opacity": 0.8,
+            "name": s.label, "legendgroup": s.label, "showlegend": False, "hoverinfo": "skip",
+            "xaxis": "x", "yaxis": "y"}
+
+
+def _averaged_path(run: Run, label: str, slot: int) -> list[dict]:
+    paths = polyak_average(np.where(np.isfinite(run.points), run.points, np.nan))
+    return [{"type": "scatter", "x": path[:, 0], "y": path[:, 1], "mode": "lines",
+             "name": f"{label} (Polyak average)", "legendgroup": label + " avg", "showlegend": start == 0,
+             "line": {"color": colour(slot), "width": 2, "dash": "dash"}, "hoverinfo": "skip",
+             "xaxis": "x", "yaxis": "y"}
+            for start, path in enumerate(paths)]
+
+
+def _loss_curve(s: Series, first: bool) -> dict:
+    return {"type": "scatter", "x0": 0, "dx": 1, "y": s.losses, "mode": "lines", "name": s.label,
+            "legendgroup": s.label, "showlegend": first,
+            "line": {"color": colour(s.slot), "width": 2, "dash": dash(s.slot)},
+            "hovertemplate": "step %{x}: loss %{y:.4g}<extra>" + s.label + "</extra>",
+            "xaxis": "x2", "yaxis": "y2"}
+
+
+def _starts(series: Sequence[Series]) -> dict:
+    return {"type": "scatter", "x": np.array([s.points[0, 0] for s in series]),
+            "y": np.array([s.points[0, 1] for s in series]), "mode": "markers", "name": "starts",
+            "showlegend": False, "marker": {"symbol": "circle-open", "size": 11, "color": "black",
+                                            "line": {"width": 2}},
+            "hovertemplate": "start (%{x:.3g}, %{y:.3g})<extra></extra>", "xaxis": "x", "yaxis": "y"}
+
+
+def _minima(landscape: Landscape) -> dict:
+    return {"type": "scatter", "x": [m.x for m in landscape.minima], "y": [m.y for m in landscape.minima],
+            "mode": "markers", "name": "minima", "showlegend": False,
+            "marker": {"symbol": "star", "size": 13, "color": "white", "line": {"color": "black", "width": 1}},
+            "hovertemplate": "minimum (%{x:.3g}, %{y:.3g})<extra></extra>", "xaxis": "x", "yaxis": "y"}
+
+
+def _divergences(runs: Sequence[Run], series: Sequence[Series]) -> dict:
+    """A cross where a start diverged, at its last finite point."""
+    xs, ys, texts = [], [], []
+    for s in series:
+        step = int(runs[s.run].diverged[s.start])
+        if step >= 0:
+            finite = np.flatnonzero(np.isfinite(s.points).all(axis=1))
+            last = s.points[finite[-1]] if len(finite) else s.points[0]
+            xs.append(last[0])
+            ys.append(last[1])
+            texts.append(f"{s.label}: diverged at step {step}")
+    return {"type": "scatter", "x": xs, "y": ys, "text": texts, "mode": "markers", "name": "diverged",
+            "showlegend": False, "marker": {"symbol": "x", "size": 14, "color": "#D55E00"},
+            "hovertemplate": "%{text}<extra></extra>", "xaxis": "x", "yaxis": "y"}
+
+
+def _moving(series: Sequence[Series], step: int) -> list[dict]:
+    """The traces a frame changes: where every path is at `step`, and the matching markers on
+    the loss curves. Small lists: a few numbers per frame."""
+    at = [min(step, len(s.points) - 1) for s in series]
+    heads = {"x": [_number(s.points[k, 0]) for s, k in zip(series, at, strict=True)],
+             "y": [_number(s.points[k, 1]) for s, k in zip(series, at, strict=True)]}
+    markers = {"x": at, "y": [_number(s.losses[k]) for s, k in zip(series, at, strict=True)]}
+    return [heads, markers]
+
+
+def _moving_traces(series: Sequence[Series], step: int) -> list[dict]:
+    """The moving traces in full (style included) as they stand at `step`."""
+    heads, markers = _moving(series, step)
+    colours = [colour(s.slot) for s in series]
+    texts = [s.label for s in series]
+    return [{"type": "scatter", **heads, "mode": "markers", "name": "now", "showlegend": False,
+             "marker": {"size": 12, "color": colours, "line": {"color": "white", "width": 1.5}},
+             "text": texts, "hovertemplate": "%{text}<br>(%{x:.4g}, %{y:.4g})<extra></extra>",
+             "xaxis": "x", "yaxis": "y"},
+            {"type": "scatter", **markers, "mode": "markers", "name": "step", "showlegend": False,
+             "marker": {"size": 10, "color": colours, "line": {"color": "black", "width": 1}},
+             "text": texts, "hovertemplate": "%{text}<br>step %{x}: loss %{y:.4g}<extra></extra>",
+             "xaxis": "x2", "yaxis": "y2"}]
+
+
+def _number(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _controls(frame_duration: int) -> dict:
+    playing = {"frame": {"duration": frame_duration, "redraw": False}, "transition": {"duration": 0},
+               "mode": "immediate", "fromcurrent": True}
+    still = {"frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}, "mode": "immediate"}
+    return {"type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "xanchor": "left",
+            "y": -0.1, "yanchor": "top", "pad": {"r": 8, "t": 0},
+            "buttons": [{"label": "▶  Play", "method": "animate", "args": [None, playing]},
+                        {"label": "❚❚  Pause", "method": "animate", "args": [[None], still]}]}
+
+
+def _slider(shown: np.ndarray, current: int, frame_duration: int) -> dict:
+    jump = {"frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}, "mode": "immediate"}
+    return {"active": current, "x": 0.16, "len": 0.84, "y": -0.06, "yanchor": "top", "pad": {"t": 0},
+            "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "left"},
+            "steps": [{"label": str(int(k)), "method": "animate", "args": [[str(int(k))], jump]}
+                      for k in shown]}

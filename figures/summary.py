@@ -1,0 +1,48 @@
+"""The summary table's rows: how far each optimizer got from each start."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from optimizers import Run, polyak_average
+
+from .style import legend_labels
+
+COLUMNS = ("optimizer", "start", "final loss", "distance to nearest minimum", "steps to tolerance", "diverged")
+
+
+def summary_rows(runs: Sequence[Run], *, labels: Sequence[str] | None = None,
+                 averaged: Sequence[bool] | None = None, tol: float = 1e-3) -> list[dict]:
+    """One row per run and start (plus one per Polyak average asked for), keyed by `COLUMNS`.
+
+    "steps to tolerance" is the first step whose loss is within `tol` of the landscape's
+    lowest known minimum (None if it never gets there or no minimum is known); "diverged"
+    is "step k: reason", or "" for a start that did not diverge.
+    """
+    labels = list(labels) if labels is not None else legend_labels(runs)
+    averaged = list(averaged) if averaged is not None else [False] * len(runs)
+    rows = []
+    for run, label, average in zip(runs, labels, averaged, strict=True):
+        landscape = run.landscape
+        best = min((m.value for m in landscape.minima), default=None)
+        variants = [(label, run.points, run.losses)]
+        if average:
+            points = polyak_average(run.points)
+            with np.errstate(all="ignore"):
+                variants.append((f"{label} (Polyak average)", points, landscape.loss(points[..., 0], points[..., 1])))
+        for name, points, losses in variants:
+            for start in range(len(points)):
+                reached = (np.flatnonzero(losses[start] - best <= tol) if best is not None
+                           else np.array([], dtype=int))
+                step = int(run.diverged[start])
+                rows.append({
+                    "optimizer": name,
+                    "start": f"({points[start, 0, 0]:.4g}, {points[start, 0, 1]:.4g})",
+                    "final loss": float(losses[start, -1]),
+                    "distance to nearest minimum": float(landscape.nearest_minimum_distance(points[start, -1])),
+                    "steps to tolerance": int(reached[0]) if len(reached) else None,
+                    "diverged": f"step {step}: {run.divergence_reason(start)}" if step >= 0 else "",
+                })
+    return rows

@@ -1,0 +1,154 @@
+"""The Compare page, driven through Streamlit's AppTest: what a user sees after each action."""
+
+import base64
+
+import numpy as np
+from conftest import comparison, figures, loss_names, open_app
+
+from ui.state import DEFAULT
+
+
+def decode(array) -> np.ndarray:
+    """A Plotly JSON array: a plain list, or a base64 typed array {"dtype", "bdata"}."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+    return np.asarray(array, dtype=float)
+
+
+def paths(figure: dict) -> dict[str, np.ndarray]:
+    """The exact full path of every series, keyed by its name."""
+    return {t["name"]: np.column_stack([decode(t["x"]), decode(t["y"])]) for t in figure["data"]
+            if t.get("mode") == "lines" and t.get("xaxis") == "x" and t.get("opacity")}
+
+
+def test_first_open_compares_five_optimizers_on_the_ill_conditioned_quadratic(app):
+    figure = comparison(app)
+    assert figure["data"][0]["type"] == "contour"
+    assert figure["layout"]["title"]["text"] == "ill-conditioned quadratic"
+    assert loss_names(figure) == ["SGD", "Momentum (classic form)", "Adagrad", "RMSProp", "Adam"]
+    assert len(figure["frames"]) == DEFAULT.steps + 1
+    assert all(frame["traces"] == figure["frames"][0]["traces"] for frame in figure["frames"])
+    assert all("contour" not in str(frame) for frame in figure["frames"])
+    assert figure["layout"]["yaxis2"]["type"] == "log"
+    assert len(app.dataframe) == 1 and len(app.dataframe[0].value) == 5
+    assert dict(app.query_params) == {}
+
+
+def test_every_card_shows_exactly_its_registry_hyperparameters(app):
+    from optimizers import get_optimizer
+
+    for state_card in DEFAULT.cards:
+        spec = get_optimizer(state_card.optimizer)
+        prefix = f"card{state_card.slot}.{state_card.optimizer}."
+        widgets = [*app.number_input, *app.checkbox, *app.selectbox, *app.text_input]
+        keys = {str(w.key).removeprefix(prefix).split(".")[0] for w in widgets if str(w.key).startswith(prefix)}
+        keys.discard("schedule")
+        assert keys == {h.name for h in spec.hyperparameters}
+
+
+def test_changing_a_hyperparameter_changes_that_path_and_the_url(app):
+    before = paths(comparison(app))
+    app.number_input(key="card0.sgd.lr").set_value(0.01).run()
+    after = paths(comparison(app))
+    assert not np.array_equal(before["SGD"], after["SGD"])
+    assert np.array_equal(before["Adam"], after["Adam"])
+    assert "sgd,lr=0.01,colour=0" in app.query_params["opt"]
+
+
+def test_the_same_optimizer_twice_gets_names_with_its_differing_setting(app):
+    app.selectbox(key="compare.add").set_value("sgd")
+    app.button[-1].click().run()
+    app.number_input(key="card5.sgd.lr").set_value(0.01).run()
+    assert loss_names(comparison(app))[0] == "SGD lr=0.1"
+    assert loss_names(comparison(app))[-1] == "SGD lr=0.01"
+
+
+def test_changing_a_cards_optimizer_keeps_its_colour(app):
+    colour = comparison(app)["data"][-1]["marker"]["color"][0]
+    app.selectbox(key="card0.optimizer").set_value("adamw").run()
+    figure = comparison(app)
+    assert loss_names(figure)[0] == "AdamW"
+    assert figure["data"][-1]["marker"]["color"][0] == colour
+
+
+def test_removing_a_card_leaves_the_other_colours_alone(app):
+    colours = {t["name"]: t["line"]["color"] for t in comparison(app)["data"] if t.get("xaxis") == "x2"
+               and t.get("showlegend")}
+    app.button(key="card1.remove").click().run()
+    after = {t["name"]: t["line"]["color"] for t in comparison(app)["data"] if t.get("xaxis") == "x2"
+             and t.get("showlegend")}
+    assert "Momentum (classic form)" not in after
+    assert all(after[name] == colours[name] for name in after)
+
+
+def test_changing_the_landscape_redraws_it_from_its_own_start(app):
+    app.selectbox(key="compare.landscape").set_value("rosenbrock").run()
+    figure = comparison(app)
+    assert figure["layout"]["title"]["text"] == "Rosenbrock"
+    assert all(np.allclose(path[0], (-1.5, 2.0)) for path in paths(figure).values())
+    assert app.query_params["landscape"] == "rosenbrock"
+
+
+def test_a_custom_formula_is_drawn(app):
+    app.selectbox(key="compare.landscape").set_value("custom").run()
+    app.text_input(key="compare.formula").set_value("x**2 + 3*y**2").run()
+    assert not app.exception and not app.error
+    assert comparison(app)["layout"]["title"]["text"] == "f(x, y) = x**2 + 3*y**2"
+    assert app.query_params["formula"] == "x**2 + 3*y**2"
+
+
+def test_a_refused_formula_shows_why_and_keeps_the_last_good_landscape(app):
+    app.selectbox(key="compare.landscape").set_value("custom").run()
+    app.text_input(key="compare.formula").set_value("x**2 + y**2").run()
+    app.text_input(key="compare.formula").set_value("__import__(1).system(2)").run()
+    assert not app.exception
+    assert len(app.error) == 1 and "can be called (at column 1)" in app.error[0].value
+    assert comparison(app)["layout"]["title"]["text"] == "f(x, y) = x**2 + y**2"
+
+
+def test_typed_starts_each_get_a_path_and_bad_ones_are_explained(app):
+    app.text_input(key="compare.starts").set_value("-4, 2; 3, -1").run()
+    figure = comparison(app)
+    assert sum(1 for t in figure["data"] if t.get("name") == "SGD" and t.get("xaxis") == "x") == 2 + 0
+    assert app.query_params["start"] == ["-4,2", "3,-1"]
+    app.text_input(key="compare.starts").set_value("-4, 2; oops").run()
+    assert "start 2" in app.error[0].value
+    assert app.query_params["start"] == ["-4,2", "3,-1"]
+
+
+def test_a_url_reopens_the_same_state_in_a_new_session(app):
+    app.selectbox(key="compare.landscape").set_value("beale").run()
+    app.number_input(key="card4.adam.lr").set_value(0.05).run()
+    app.slider(key="compare.steps").set_value(80).run()
+    app.text_input(key="compare.starts").set_value("1, 1; -2, 2").run()
+    app.number_input(key="compare.noise").set_value(0.2).run()
+    app.button(key="card2.remove").click().run()
+    query = {key: app.query_params[key] for key in app.query_params}
+    reopened = open_app({key: value if len(value) > 1 else value[0] for key, value in query.items()})
+    assert reopened.query_params == app.query_params
+    assert comparison(reopened)["data"] == comparison(app)["data"]
+    assert reopened.slider(key="compare.steps").value == 80
+    assert reopened.number_input(key="card4.adam.lr").value == 0.05
+    assert not reopened.info
+
+
+def test_a_tampered_url_opens_with_defaults_for_the_bad_values_and_says_so():
+    at = open_app({"steps": "lots", "landscape": "everest", "opt": ["sgd,lr=-1", "warp_drive", "adam,lr=0.05"],
+                   "bogus": "1"})
+    notices = " ".join(message.value for message in at.info)
+    for fragment in ("steps", "everest", "lr", "warp_drive", "bogus"):
+        assert fragment in notices
+    figure = comparison(at)
+    assert figure["layout"]["title"]["text"] == "ill-conditioned quadratic"
+    assert loss_names(figure) == ["SGD", "Adam"]
+    assert len(figure["frames"]) == DEFAULT.steps + 1
+
+
+def test_the_3d_view_shows_a_surface_with_the_paths(app):
+    app.get("button_group")[0]  # the view switch exists
+    app.session_state["compare.view"] = "surface"
+    app.run()
+    (figure,) = figures(app)
+    assert figure["data"][0]["type"] == "surface"
+    assert sum(t["type"] == "scatter3d" for t in figure["data"]) == 5
+    assert app.query_params["view"] == "surface"

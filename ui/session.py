@@ -1,0 +1,39 @@
+"""Where the Compare state lives during a session, and how it reaches the URL: one place only."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import streamlit as st
+
+from .state import CompareState, from_query, to_query
+
+STATE_KEY = "compare.state"
+
+
+def load() -> CompareState:
+    """This session's state; on its first run, the state the URL describes."""
+    if STATE_KEY not in st.session_state:
+        query = {key: st.query_params.get_all(key) for key in st.query_params}
+        st.session_state[STATE_KEY] = from_query(query)
+    return st.session_state[STATE_KEY]
+
+
+def save(state: CompareState) -> None:
+    """Keep `state` for the next run and mirror it in the URL (only when it changed)."""
+    st.session_state[STATE_KEY] = state
+    query = to_query(state)
+    current = {key: st.query_params.get_all(key) for key in st.query_params}
+    wanted = {key: value if isinstance(value, list) else [value] for key, value in query.items()}
+    if current != wanted:
+        st.query_params.from_dict(query)
+
+
+def share_url(state: CompareState) -> str:
+    """The address that reopens `state`, on the host the user is looking at."""
+    try:
+        base = st.context.url or ""
+    except Exception:  # noqa: BLE001 - no browser context (AppTest): fall back to the default address
+        base = ""
+    parts = urlsplit(base or "http://localhost:8501/")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(to_query(state), doseq=True), ""))
