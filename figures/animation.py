@@ -37,7 +37,7 @@ class Series:
     losses: np.ndarray  # (T+1,)
 
 
-def frame_steps(steps: int, max_frames: int = 200) -> np.ndarray:
+def frame_steps(steps: int, max_frames: int = 100) -> np.ndarray:
     """The optimizer steps shown as animation frames: every step for short runs, else
     `max_frames` evenly spread steps, the first and the last included."""
     count = max(2, min(steps + 1, max_frames))
@@ -47,7 +47,7 @@ def frame_steps(steps: int, max_frames: int = 200) -> np.ndarray:
 def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequence[str] | None = None,
                       slots: Sequence[int] | None = None, averaged: Sequence[bool] | None = None,
                       log_loss: bool = True, bounds: Bounds | None = None, frame: int | None = None,
-                      max_frames: int = 200, frame_duration: int = 80, resolution: int = 120,
+                      max_frames: int = 100, frame_duration: int = 80, resolution: int = 120,
                       height: int = 560) -> go.Figure:
     """Contour with every run's paths (left) beside their loss curves (right), animated.
 

@@ -1,5 +1,6 @@
 """Compare: optimizers side by side on one landscape, animated paths beside their loss curves."""
 
+import time
 from dataclasses import replace
 
 import streamlit as st
@@ -15,6 +16,7 @@ from ui.state import SPEEDS, VIEWS
 CHART_KEY = "compare.chart"
 FRAME_MS = 60  # per animation frame at 1× speed
 
+started = time.perf_counter()
 state = session.load()
 st.header("Compare optimizers")
 for notice in state.notices:
@@ -82,3 +84,4 @@ with charts:
         export_panel(figure, runs, labels, landscape, state)
 
 session.save(state)
+session.RENDER_SECONDS.append(time.perf_counter() - started)  # server time, read by bench/app.py

@@ -1,9 +1,76 @@
-"""Export buttons: files are made on demand, under a spinner, then offered by st.download_button."""
+"""The export panel: a file is made on demand, under a spinner, then offered by st.download_button."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+
+import plotly.graph_objects as go
 import streamlit as st
 
+import exports
+from landscapes import Landscape
+from optimizers import Run
 
-def export_panel(figure, runs, labels, landscape, state) -> None:
-    st.caption("exports: coming")
+from .state import CompareState, to_query
+
+EXPORT_KEY = "compare.export"
+FORMAT_KEY = "compare.export_format"
+DESCRIPTIONS = {
+    "png": "PNG image of the current view",
+    "svg": "SVG image of the current view",
+    "html": "interactive HTML (plays offline)",
+    "gif": "GIF of the animation",
+    "mp4": "MP4 of the animation",
+    "csv": "CSV of every trajectory",
+    "json": "JSON of every trajectory",
+}
+
+
+def makers(figure: go.Figure, runs: Sequence[Run], labels: Sequence[str],
+           landscape: Landscape) -> dict[str, Callable[[], bytes]]:
+    """How to make each format from what the page shows. Images show the figure as it
+    opens (the step chosen on the page), without its animation controls."""
+    def current_view() -> go.Figure:
+        view = go.Figure(figure)
+        view.frames = ()
+        return view
+
+    animated = bool(figure.frames)
+    return {
+        "png": lambda: exports.to_png(current_view()),
+        "svg": lambda: exports.to_svg(current_view()),
+        "html": lambda: exports.to_html(figure),
+        **({"gif": lambda: exports.to_gif(figure), "mp4": lambda: exports.to_mp4(figure)} if animated else {}),
+        "csv": lambda: exports.to_csv(runs, labels),
+        "json": lambda: exports.to_json(runs, labels, landscape=landscape.title),
+    }
+
+
+def export_panel(figure: go.Figure | None, runs: Sequence[Run], labels: Sequence[str], landscape: Landscape,
+                 state: CompareState) -> None:
+    """Pick a format, make the file (spinner), download it. A made file is kept until the
+    state changes, so reruns do not redo the work and a stale file is never offered."""
+    if figure is None:
+        return
+    available = makers(figure, runs, labels, landscape)
+    version = hashlib.sha1(json.dumps(to_query(state), sort_keys=True).encode()).hexdigest()
+    with st.popover("⬇ Export", use_container_width=True):
+        st.session_state.setdefault(FORMAT_KEY, "png")
+        if st.session_state[FORMAT_KEY] not in available:
+            st.session_state[FORMAT_KEY] = "png"
+        chosen = st.selectbox("Format", list(available), key=FORMAT_KEY, format_func=DESCRIPTIONS.get)
+        if st.button("Make the file", key="compare.export_make", use_container_width=True):
+            with st.spinner(f"Making the {chosen.upper()}…"):
+                try:
+                    st.session_state[EXPORT_KEY] = (chosen, version, available[chosen]())
+                except Exception as error:  # noqa: BLE001 - an export failure must not break the page
+                    st.error(f"Could not make the {chosen.upper()}: {error}", icon="⚠️")
+        made = st.session_state.get(EXPORT_KEY)
+        if made and made[0] == chosen and made[1] == version:
+            mime, extension = exports.FORMATS[chosen]
+            st.download_button(f"Download {extension.upper()} ({len(made[2]) / 1e3:,.0f} kB)", data=made[2],
+                               file_name=f"descent-lab-{landscape.name}.{extension}", mime=mime,
+                               key="compare.export_download", on_click="ignore", type="primary",
+                               use_container_width=True)

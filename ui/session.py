@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
@@ -9,6 +10,7 @@ import streamlit as st
 from .state import CompareState, from_query, to_query
 
 STATE_KEY = "compare.state"
+RENDER_SECONDS: deque[float] = deque(maxlen=100)  # server time of the latest page runs (bench/app.py)
 
 
 def load() -> CompareState:

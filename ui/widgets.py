@@ -165,7 +165,8 @@ def optimizer_cards(state: CompareState) -> CompareState:
     _seed(ADD_KEY, "sgd")
     left.selectbox("Add an optimizer", optimizer_names(), key=ADD_KEY,
                    format_func=lambda n: get_optimizer(n).title)
-    right.button("Add", on_click=_add_card, disabled=len(state.cards) >= MAX_CARDS, use_container_width=True,
+    right.button("Add", key="compare.add_button", on_click=_add_card, disabled=len(state.cards) >= MAX_CARDS,
+                 use_container_width=True,
                  help=f"At most {MAX_CARDS} optimizers")
     return state
 

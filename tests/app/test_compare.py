@@ -5,6 +5,7 @@ import base64
 import numpy as np
 from conftest import comparison, figures, loss_names, open_app
 
+from figures import frame_steps
 from ui.state import DEFAULT
 
 
@@ -26,7 +27,7 @@ def test_first_open_compares_five_optimizers_on_the_ill_conditioned_quadratic(ap
     assert figure["data"][0]["type"] == "contour"
     assert figure["layout"]["title"]["text"] == "ill-conditioned quadratic"
     assert loss_names(figure) == ["SGD", "Momentum (classic form)", "Adagrad", "RMSProp", "Adam"]
-    assert len(figure["frames"]) == DEFAULT.steps + 1
+    assert [int(f["name"]) for f in figure["frames"]] == frame_steps(DEFAULT.steps).tolist()
     assert all(frame["traces"] == figure["frames"][0]["traces"] for frame in figure["frames"])
     assert all("contour" not in str(frame) for frame in figure["frames"])
     assert figure["layout"]["yaxis2"]["type"] == "log"
@@ -57,7 +58,7 @@ def test_changing_a_hyperparameter_changes_that_path_and_the_url(app):
 
 def test_the_same_optimizer_twice_gets_names_with_its_differing_setting(app):
     app.selectbox(key="compare.add").set_value("sgd")
-    app.button[-1].click().run()
+    app.button(key="compare.add_button").click().run()
     app.number_input(key="card5.sgd.lr").set_value(0.01).run()
     assert loss_names(comparison(app))[0] == "SGD lr=0.1"
     assert loss_names(comparison(app))[-1] == "SGD lr=0.01"
@@ -141,7 +142,7 @@ def test_a_tampered_url_opens_with_defaults_for_the_bad_values_and_says_so():
     figure = comparison(at)
     assert figure["layout"]["title"]["text"] == "ill-conditioned quadratic"
     assert loss_names(figure) == ["SGD", "Adam"]
-    assert len(figure["frames"]) == DEFAULT.steps + 1
+    assert [int(f["name"]) for f in figure["frames"]] == frame_steps(DEFAULT.steps).tolist()
 
 
 def test_the_3d_view_shows_a_surface_with_the_paths(app):
@@ -152,3 +153,41 @@ def test_the_3d_view_shows_a_surface_with_the_paths(app):
     assert figure["data"][0]["type"] == "surface"
     assert sum(t["type"] == "scatter3d" for t in figure["data"]) == 5
     assert app.query_params["view"] == "surface"
+
+
+def made_file(app, file_format: str) -> bytes:
+    app.selectbox(key="compare.export_format").set_value(file_format).run()
+    app.button(key="compare.export_make").click().run()
+    assert not app.exception and not app.error
+    made_format, _, data = app.session_state["compare.export"]
+    assert made_format == file_format
+    assert app.get("download_button")
+    return data
+
+
+def test_png_export_is_a_png_image(app):
+    assert made_file(app, "png").startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_csv_export_has_a_row_per_point_of_every_path(app):
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(made_file(app, "csv").decode())))
+    assert len(rows) == 5 * (DEFAULT.steps + 1)
+    assert {row["optimizer"] for row in rows} == {"SGD", "Momentum (classic form)", "Adagrad", "RMSProp", "Adam"}
+    assert list(rows[0]) == ["step", "optimizer", "settings", "start", "x", "y", "loss", "lr"]
+
+
+def test_json_export_is_valid_json_with_every_trajectory(app):
+    import json
+
+    document = json.loads(made_file(app, "json"))
+    assert len(document["trajectories"]) == 5
+    assert all(len(t["x"]) == DEFAULT.steps + 1 for t in document["trajectories"])
+
+
+def test_a_made_file_is_not_offered_once_the_state_changed(app):
+    made_file(app, "csv")
+    app.slider(key="compare.steps").set_value(40).run()
+    assert not app.get("download_button")

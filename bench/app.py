@@ -1,0 +1,109 @@
+"""Benchmarks of the Compare page (DESIGN §7): server time to re-render after a slider change,
+the animated figure's payload, and the time to the first chart in headless Chromium.
+
+Run: `make bench` (prints a Markdown table). Server time is measured with Streamlit's AppTest,
+which runs the page script as the server does (widgets, caches, figure building, serialising
+the figure into its protobuf); the browser figure uses a real `streamlit run` and Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from ui import session
+
+ROOT = Path(__file__).resolve().parents[1]
+SIX_CARDS = ["sgd,lr=0.1,colour=0", "momentum,lr=0.05,colour=1", "adagrad,lr=0.5,colour=2",
+             "rmsprop,lr=0.05,colour=3", "adam,lr=0.1,colour=4", "nadam,lr=0.1,colour=5"]
+QUERY = {"opt": SIX_CARDS, "steps": "500"}
+
+
+def rerender_times(repeats: int = 15) -> tuple[list[float], int]:
+    """Server seconds per rerun after moving one card's learning rate (the page script, from
+    its first widget to its last element, timed by app.py); the figure's payload in bytes."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in QUERY.items():
+        at.query_params[key] = value
+    at.run()
+    times = []
+    for index in range(repeats):
+        widget = at.number_input(key="card0.sgd.lr")
+        widget.set_value(0.1 + 0.001 * (index + 1))
+        at.run()
+        times.append(session.RENDER_SECONDS[-1])
+    assert not at.exception, at.exception
+    (chart,) = at.get("plotly_chart")
+    spec = chart.proto.spec
+    json.loads(spec)
+    return times, len(spec.encode())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def first_chart_seconds(opens: int = 3) -> list[float]:
+    """Seconds from opening the page to the figure drawn, for `opens` fresh browser pages (the
+    first on a server that has served nothing yet)."""
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
+         "true", "--browser.gatherUsageStats", "false"], cwd=ROOT, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.2)
+        seconds = []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                 args=["--no-sandbox", "--disable-gpu"])
+            for _ in range(opens):
+                page = browser.new_page(viewport={"width": 1600, "height": 1100})
+                start = time.perf_counter()
+                page.goto(f"http://localhost:{port}/")
+                page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+                seconds.append(time.perf_counter() - start)
+                page.close()
+            browser.close()
+        return seconds
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    times, payload = rerender_times()
+    opens = first_chart_seconds()
+    print("| Compare page (6 optimizers × 500 steps) | measured | budget |")
+    print("|---|---|---|")
+    print(f"| server time to re-render after a slider change (median of {len(times)}) | "
+          f"{statistics.median(times) * 1e3:.0f} ms (min {min(times) * 1e3:.0f}, max {max(times) * 1e3:.0f}) "
+          f"| ≤ 150 ms |")
+    print(f"| animated figure payload | {payload / 1e6:.3f} MB | ≤ 1 MB |")
+    print(f"| first chart in headless Chromium, fresh server | {opens[0]:.2f} s | ≤ 3 s |")
+    print(f"| first chart in headless Chromium, next opens | {', '.join(f'{s:.2f}' for s in opens[1:])} s "
+          f"| ≤ 3 s |")
+
+
+if __name__ == "__main__":
+    main()
