@@ -23,6 +23,7 @@ test: lint
 bench: $(STAMP)
 	$(PYTHON) -m pip install --quiet -r bench/requirements.txt
 	$(PYTHON) -m bench.run
+	$(PYTHON) -m bench.app
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -74,6 +74,8 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
     series = _series(runs, labels, slots)
     steps = max((run.steps for run in runs), default=0)
     shown = frame_steps(steps, max_frames)
+    if frame is not None:  # the step asked for is always a frame, even between the evenly spread ones
+        shown = np.union1d(shown, [min(max(int(frame), 0), steps)])
     current = len(shown) - 1 if frame is None else int(np.searchsorted(shown, min(max(frame, 0), steps)))
     log_axis = log_loss and all(np.nanmin(s.losses, initial=np.inf) > 0 for s in series)
 

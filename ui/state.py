@@ -163,7 +163,7 @@ def from_query(query: Mapping[str, str | list[str]]) -> CompareState:
         notices.append(f"ignored the unknown URL parameter {key!r}")
     changes: dict[str, Any] = {}
 
-    if (formula := last("formula")) is not None:
+    if formula := last("formula"):
         changes["formula"] = formula[:2000]
     elif (name := last("landscape")) is not None:
         if name in landscape_names():
@@ -211,10 +211,14 @@ def _read_cards(texts: list[str], notices: list[str]) -> tuple[Card, ...] | None
             cards.append(read)
     if len(texts) > MAX_CARDS:
         notices.append(f"kept the first {MAX_CARDS} optimizers of the URL")
+    taken = {c.slot for c in cards}
     slots: set[int] = set()
     for index, c in enumerate(cards):  # two cards never share a colour
         if c.slot in slots:
-            cards[index] = c = replace(c, slot=next(s for s in range(MAX_CARDS * 2) if s not in slots))
+            free = next(s for s in range(MAX_CARDS * 2 + 1) if s not in taken)
+            notices.append(f"two optimizers had colour={c.slot}: gave the second colour={free}")
+            cards[index] = c = replace(c, slot=free)
+            taken.add(free)
         slots.add(c.slot)
     if not cards:
         notices.append("no usable optimizer in the URL: showing the default ones")
@@ -236,19 +240,19 @@ def _read_card(text: str, notices: list[str]) -> Card | None:
         key, _, value = pair.partition("=")
         try:
             if key == "polyak":
-                polyak = _flag(value)
-                if polyak is None:
+                if (flag := _flag(value)) is None:
                     raise HyperparameterError("polyak must be 0 or 1")
+                polyak = flag
             elif key == "colour":
-                slot = _whole(value, 0, MAX_CARDS * 2)
-                if slot is None:
+                if (whole := _whole(value, 0, MAX_CARDS * 2)) is None:
                     raise HyperparameterError(f"colour must be a whole number from 0 to {MAX_CARDS * 2}")
-            elif key == "schedule":
+                slot = whole
+            elif key in ("schedule", "schedule.name"):
                 if value not in SCHEDULES:
-                    raise HyperparameterError(f"unknown schedule {value!r}")
+                    raise HyperparameterError(f"unknown schedule {value[:40]!r}")
                 schedule["name"] = value
             elif key.startswith("schedule."):
-                schedule[key.removeprefix("schedule.")] = _parse_value(value)
+                schedule[key.removeprefix("schedule.")] = value  # parsed once the schedule is known
             elif key in specs:
                 settings[key] = specs[key].check(_parse_value(value, specs[key].kind))
             else:
@@ -272,10 +276,12 @@ def _read_schedule(schedule: dict[str, Any], title: str, notices: list[str]) -> 
         return None
     from optimizers.schedules import check_schedule_arguments
 
-    arguments = {k: v for k, v in schedule.items() if k not in ("name", "warmup")}
+    specs = {a.name: a for a in SCHEDULES[schedule["name"]].arguments}
+    arguments = {k: _parse_value(v, specs[k].kind if k in specs else "") for k, v in schedule.items()
+                 if k not in ("name", "warmup")}
     try:
         checked = check_schedule_arguments(schedule["name"], arguments)
-        warmup = WARMUP.check(schedule.get("warmup", 0))
+        warmup = WARMUP.check(_parse_value(schedule.get("warmup", "0"), "int"))
     except HyperparameterError as error:
         notices.append(f"{title}: {error}; using the schedule's defaults")
         checked, warmup = check_schedule_arguments(schedule["name"], {}), 0
