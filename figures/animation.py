@@ -1,10 +1,10 @@
 """The Compare figure: animated paths on the contour, beside the loss curves, in one Plotly figure.
 
 One figure, two panels, so that a single animation frame moves both the paths and the
-marker on the loss curves. The payload stays small: the contour, the exact paths and the
-loss curves are drawn once (typed arrays); frames carry only the two traces that move (the
-current point of every path, and its marker on the loss curves); long runs get a capped
-number of frames.
+marker on the loss curves. The payload stays small: the contour (a layout image, see
+`background`), the exact paths and the loss curves are drawn once (typed arrays); frames
+carry only the two traces that move (the current point of every path, and its marker on
+the loss curves); long runs get a capped number of frames.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ import plotly.graph_objects as go
 from landscapes import Landscape
 from optimizers import Run, polyak_average
 
-from .style import CONTOUR_COLOURS, colour, dash, legend_labels
+from .background import contour_image
+from .style import colour, dash, legend_labels
 
 Bounds = tuple[tuple[float, float], tuple[float, float]]
-CLICK_TRACE = 1  # index of the invisible click grid, see `click_targets`
+CLICK_TRACE = 0  # index of the invisible click grid, see `click_targets`
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def frame_steps(steps: int, max_frames: int = 100) -> np.ndarray:
 def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequence[str] | None = None,
                       slots: Sequence[int] | None = None, averaged: Sequence[bool] | None = None,
                       log_loss: bool = True, bounds: Bounds | None = None, frame: int | None = None,
-                      max_frames: int = 100, frame_duration: int = 80, resolution: int = 120,
+                      max_frames: int = 100, frame_duration: int = 80,
                       height: int = 560) -> go.Figure:
     """Contour with every run's paths (left) beside their loss curves (right), animated.
 
@@ -79,7 +80,7 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
     current = len(shown) - 1 if frame is None else int(np.searchsorted(shown, min(max(frame, 0), steps)))
     log_axis = log_loss and all(np.nanmin(s.losses, initial=np.inf) > 0 for s in series)
 
-    static = [_contour(landscape, bounds, resolution), click_targets(bounds)]
+    static = [click_targets(bounds)]
     for s in series:
         static.append(_path(s))
     for index, (run, label, slot) in enumerate(zip(runs, labels, slots, strict=True)):
@@ -96,14 +97,18 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
     (x0, x1), (y0, y1) = bounds
     layout = {
         "height": height,
-        "margin": {"l": 50, "r": 20, "t": 40, "b": 110},
-        "title": {"text": landscape.title, "x": 0.01},
-        "xaxis": {"domain": [0.0, 0.6], "range": [x0, x1], "title": {"text": "x"}, "constrain": "domain"},
-        "yaxis": {"range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x", "constrain": "domain"},
-        "xaxis2": {"domain": [0.7, 1.0], "anchor": "y2", "title": {"text": "step"}, "range": [0, max(steps, 1)]},
+        "margin": {"l": 50, "r": 20, "t": 75, "b": 135},
+        "title": {"text": landscape.title, "x": 0.01, "y": 0.98, "yanchor": "top"},
+        "xaxis": {"domain": [0.0, 0.6], "range": [x0, x1], "title": {"text": "x"}, "constrain": "domain",
+                  "showgrid": False, "zeroline": False},
+        "yaxis": {"range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x", "constrain": "domain",
+                  "showgrid": False, "zeroline": False},
+        "images": [contour_image(landscape, bounds)],
+        "xaxis2": {"domain": [0.7, 1.0], "anchor": "y2", "title": {"text": "step"},
+                   "range": [-0.02 * max(steps, 1), 1.03 * max(steps, 1)]},
         "yaxis2": {"anchor": "x2", "type": "log" if log_axis else "linear", "exponentformat": "power",
                    "title": {"text": "loss" if log_axis or not log_loss else "loss (linear: some losses ≤ 0)"}},
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
+        "legend": {"orientation": "h", "y": 1.01, "yanchor": "bottom", "x": 0.0, "xanchor": "left"},
         "hovermode": "closest",
         "plot_bgcolor": "white",
         "updatemenus": [_controls(frame_duration)],
@@ -122,18 +127,6 @@ def _series(runs: Sequence[Run], labels: Sequence[str], slots: Sequence[int]) ->
         series.extend(Series(index, start, label, slot, points[start], losses[start])
                       for start in range(len(run.points)))
     return series
-
-
-def _contour(landscape: Landscape, bounds: Bounds, resolution: int) -> dict:
-    xs, ys, z = landscape.grid(resolution, bounds)
-    z = np.where(np.isfinite(z), z, np.nan)
-    if landscape.log_contour:
-        low, high = np.nanmin(z), np.nanmax(z)
-        z = np.log10(z - low + 1e-3 * max(float(high - low), 1e-12))
-    return {"type": "contour", "x": xs, "y": ys, "z": z.astype(np.float32), "colorscale": CONTOUR_COLOURS,
-            "ncontours": 30, "showscale": False, "line": {"width": 0.6, "color": "#6f6f6f"},
-            "hoverinfo": "skip", "name": "landscape",
-            "xaxis": "x", "yaxis": "y"}
 
 
 def click_targets(bounds: Bounds, across: int = 60) -> dict:
@@ -238,18 +231,18 @@ def _number(value: float) -> float | None:
 
 
 def _controls(frame_duration: int) -> dict:
-    playing = {"frame": {"duration": frame_duration, "redraw": False}, "transition": {"duration": 0},
+    playing = {"frame": {"duration": frame_duration, "redraw": True}, "transition": {"duration": 0},
                "mode": "immediate", "fromcurrent": True}
-    still = {"frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}, "mode": "immediate"}
+    still = {"frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}, "mode": "immediate"}
     return {"type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "xanchor": "left",
-            "y": -0.1, "yanchor": "top", "pad": {"r": 8, "t": 0},
+            "y": -0.2, "yanchor": "top", "pad": {"r": 8, "t": 0},
             "buttons": [{"label": "▶  Play", "method": "animate", "args": [None, playing]},
                         {"label": "❚❚  Pause", "method": "animate", "args": [[None], still]}]}
 
 
 def _slider(shown: np.ndarray, current: int, frame_duration: int) -> dict:
-    jump = {"frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}, "mode": "immediate"}
-    return {"active": current, "x": 0.16, "len": 0.84, "y": -0.06, "yanchor": "top", "pad": {"t": 0},
+    jump = {"frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}, "mode": "immediate"}
+    return {"active": current, "x": 0.16, "len": 0.84, "y": -0.15, "yanchor": "top", "pad": {"t": 0},
             "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "left"},
             "steps": [{"label": str(int(k)), "method": "animate", "args": [[str(int(k))], jump]}
                       for k in shown]}

@@ -123,7 +123,7 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
     >>> run.points.shape
     (1, 301, 2)
     """
-    land = landscape if isinstance(landscape, Landscape) else get_landscape(landscape)
+    land = get_landscape(landscape) if isinstance(landscape, str) else landscape
     spec = get_optimizer(optimizer)
     values = spec.validate(**hyperparameters)
     start_points = _check_starts(starts)

@@ -42,7 +42,7 @@ with charts:
     for c, result in zip(state.cards, results, strict=True):
         if not isinstance(result, Run):
             st.warning(f"{c.optimizer}: {result}", icon="⚠️")
-    view_column, speed_column, log_column, step_column = st.columns([1.3, 1.3, 0.8, 1.2],
+    view_column, speed_column, log_column, step_column = st.columns([1.7, 1.2, 0.8, 1.1],
                                                                     vertical_alignment="bottom")
     st.session_state.setdefault("compare.view", state.view)
     view = view_column.segmented_control("View", VIEWS, key="compare.view", required=True,

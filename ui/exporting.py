@@ -10,12 +10,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import exports
+from figures.animation import CLICK_TRACE
 from landscapes import Landscape
 from optimizers import Run
 
 from .state import CompareState, to_query
 
 EXPORT_KEY = "compare.export"
+ANIMATION_FRAMES = 40  # frames in a GIF/MP4: each is one kaleido render (about 0.5–1 s here)
 FORMAT_KEY = "compare.export_format"
 DESCRIPTIONS = {
     "png": "PNG image of the current view",
@@ -32,17 +34,24 @@ def makers(figure: go.Figure, runs: Sequence[Run], labels: Sequence[str],
            landscape: Landscape) -> dict[str, Callable[[], bytes]]:
     """How to make each format from what the page shows. Images show the figure as it
     opens (the step chosen on the page), without its animation controls."""
-    def current_view() -> go.Figure:
-        view = go.Figure(figure)
-        view.frames = ()
-        return view
+    def for_file(animated: bool = True, controls: bool = False) -> go.Figure:
+        """The figure without what only the page needs: the click grid, the room for the controls."""
+        copy = go.Figure(figure)
+        if not animated:
+            copy.frames = ()
+        if animated_figure:
+            copy.data[CLICK_TRACE].visible = False
+            if not controls:
+                copy.update_layout(margin_b=50)
+        return copy
 
-    animated = bool(figure.frames)
+    animated_figure = bool(figure.frames)
     return {
-        "png": lambda: exports.to_png(current_view()),
-        "svg": lambda: exports.to_svg(current_view()),
-        "html": lambda: exports.to_html(figure),
-        **({"gif": lambda: exports.to_gif(figure), "mp4": lambda: exports.to_mp4(figure)} if animated else {}),
+        "png": lambda: exports.to_png(for_file(animated=False)),
+        "svg": lambda: exports.to_svg(for_file(animated=False)),
+        "html": lambda: exports.to_html(for_file(controls=True)),
+        **({"gif": lambda: exports.to_gif(for_file(), max_frames=ANIMATION_FRAMES),
+            "mp4": lambda: exports.to_mp4(for_file(), max_frames=ANIMATION_FRAMES)} if animated_figure else {}),
         "csv": lambda: exports.to_csv(runs, labels),
         "json": lambda: exports.to_json(runs, labels, landscape=landscape.title),
     }
