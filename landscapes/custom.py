@@ -65,7 +65,10 @@ def derive_with_time_limit(expression: sp.Expr, time_limit: float = TIME_LIMIT) 
     return payload
 
 
-def from_expression(text: str, *, name: str = "custom", bounds=((-3.0, 3.0), (-3.0, 3.0)),
+DEFAULT_BOUNDS = ((-3.0, 3.0), (-3.0, 3.0))
+
+
+def from_expression(text: str, *, name: str = "custom", bounds=DEFAULT_BOUNDS,
                     starts=None, time_limit: float = TIME_LIMIT) -> Landscape:
     """A landscape from the user's formula f(x, y), e.g. ``"x**2 + 3*sin(y)"``.
 

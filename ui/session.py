@@ -13,6 +13,11 @@ STATE_KEY = "compare.state"
 RENDER_SECONDS: deque[float] = deque(maxlen=100)  # server time of the latest page runs (bench/app.py)
 
 
+def is_fresh() -> bool:
+    """True on a session's first run, before `load` reads the URL."""
+    return STATE_KEY not in st.session_state
+
+
 def load() -> CompareState:
     """This session's state; on its first run, the state the URL describes."""
     if STATE_KEY not in st.session_state:

@@ -18,6 +18,7 @@ from figures import colour
 from figures.animation import CLICK_TRACE
 from figures.style import format_value, legend_labels
 from landscapes import FormulaError, Landscape, landscape_names
+from landscapes.custom import DEFAULT_BOUNDS as CUSTOM_BOUNDS
 from optimizers import SCHEDULES, Hyperparameter, HyperparameterError, get_optimizer, optimizer_names
 from optimizers.schedules import WARMUP, check_schedule_arguments
 
@@ -145,7 +146,8 @@ def _view_bounds(state: CompareState, landscape: Landscape) -> tuple[float, floa
         st.error("The view needs x min < x max and y min < y max.", icon="⚠️")
         return state.bounds
     bounds = tuple(float(v) for v in values)
-    return None if bounds == (x0, x1, y0, y1) and not state.formula else bounds
+    (d0, d1), (e0, e1) = CUSTOM_BOUNDS if state.formula else landscape.bounds
+    return None if bounds == (d0, d1, e0, e1) else bounds  # None: the landscape's own view
 
 
 # -- optimizer cards ---------------------------------------------------------------
