@@ -55,14 +55,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def first_chart_seconds(opens: int = 3) -> list[float]:
+def first_chart_seconds(opens: int = 3, script: str = "app.py") -> list[float]:
     """Seconds from opening the page to the figure drawn, for `opens` fresh browser pages (the
     first on a server that has served nothing yet)."""
     from playwright.sync_api import sync_playwright
 
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.headless",
          "true", "--browser.gatherUsageStats", "false"], cwd=ROOT, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -94,6 +94,7 @@ def first_chart_seconds(opens: int = 3) -> list[float]:
 def main() -> None:
     times, payload = rerender_times()
     opens = first_chart_seconds()
+    floor = first_chart_seconds(script="bench/floor_app.py")
     print("| Compare page (6 optimizers × 500 steps) | measured | budget |")
     print("|---|---|---|")
     print(f"| server time to re-render after a slider change (median of {len(times)}) | "
@@ -103,6 +104,8 @@ def main() -> None:
     print(f"| first chart in headless Chromium, fresh server | {opens[0]:.2f} s | ≤ 3 s |")
     print(f"| first chart in headless Chromium, next opens | {', '.join(f'{s:.2f}' for s in opens[1:])} s "
           f"| ≤ 3 s |")
+    print(f"| … the same for a page with only a header and a 3-point Plotly chart (the floor) | "
+          f"{', '.join(f'{s:.2f}' for s in floor)} s | |")
 
 
 if __name__ == "__main__":
