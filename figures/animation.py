@@ -49,7 +49,7 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
                       slots: Sequence[int] | None = None, averaged: Sequence[bool] | None = None,
                       log_loss: bool = True, bounds: Bounds | None = None, frame: int | None = None,
                       max_frames: int = 100, frame_duration: int = 80,
-                      height: int = 560) -> go.Figure:
+                      height: int | None = None) -> go.Figure:
     """Contour with every run's paths (left) beside their loss curves (right), animated.
 
     - `runs`: from `simulate(..., record="path")` or "full"; every start of every run is a path.
@@ -95,16 +95,18 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
     frames = [{"data": _moving(series, int(k)), "name": str(int(k)), "traces": moving_indices}
               for k in shown]
     (x0, x1), (y0, y1) = bounds
+    if height is None:  # tall enough for the contour at equal scales in a ~800 px wide figure
+        height = int(np.clip(470 * (y1 - y0) / (x1 - x0) + 210, 440, 660))
     layout = {
         "height": height,
         "margin": {"l": 50, "r": 20, "t": 75, "b": 135},
         "title": {"text": landscape.title, "x": 0.01, "y": 0.98, "yanchor": "top"},
-        "xaxis": {"domain": [0.0, 0.6], "range": [x0, x1], "title": {"text": "x"}, "constrain": "domain",
+        "xaxis": {"domain": [0.0, 0.64], "range": [x0, x1], "title": {"text": "x"}, "constrain": "domain",
                   "showgrid": False, "zeroline": False},
         "yaxis": {"range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x", "constrain": "domain",
                   "showgrid": False, "zeroline": False},
         "images": [contour_image(landscape, bounds)],
-        "xaxis2": {"domain": [0.7, 1.0], "anchor": "y2", "title": {"text": "step"},
+        "xaxis2": {"domain": [0.72, 1.0], "anchor": "y2", "title": {"text": "step"},
                    "range": [-0.02 * max(steps, 1), 1.03 * max(steps, 1)]},
         "yaxis2": {"anchor": "x2", "type": "log" if log_axis else "linear", "exponentformat": "power",
                    "title": {"text": "loss" if log_axis or not log_loss else "loss (linear: some losses ≤ 0)"}},
@@ -243,6 +245,6 @@ def _controls(frame_duration: int) -> dict:
 def _slider(shown: np.ndarray, current: int, frame_duration: int) -> dict:
     jump = {"frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}, "mode": "immediate"}
     return {"active": current, "x": 0.16, "len": 0.84, "y": -0.15, "yanchor": "top", "pad": {"t": 0},
-            "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "left"},
+            "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right"},
             "steps": [{"label": str(int(k)), "method": "animate", "args": [[str(int(k))], jump]}
                       for k in shown]}

@@ -68,7 +68,7 @@ st.header("Compare optimizers")
 for notice in state.notices:
     st.info(f"From the link: {notice}", icon="ℹ️")
 
-controls, charts = st.columns([1, 2.7], gap="medium")
+controls, charts = st.columns([1, 3], gap="medium")
 with charts:
     view_column, speed_column, log_column, step_column = st.columns([1.7, 1.2, 0.8, 1.1],
                                                                     vertical_alignment="bottom")
