@@ -196,7 +196,12 @@ def _card(current: Card) -> Card:
     if name != current.optimizer:
         spec = get_optimizer(name)
         current = Card(name, slot=current.slot)
-    with st.expander("settings", expanded=False):
+    # A closed card draws no widgets (the page loads and reruns faster); its settings stay in
+    # the state, and seed the widgets again when it opens.
+    settings = st.expander("settings", key=f"{prefix}.open", on_change="rerun")
+    if not settings.open:
+        return current
+    with settings:
         st.caption(spec.summary)
         values = {h.name: hyperparameter_input(h, f"{prefix}.{name}.{h.name}", current.hyperparameters)
                   for h in spec.hyperparameters}

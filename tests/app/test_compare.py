@@ -35,9 +35,28 @@ def test_first_open_compares_five_optimizers_on_the_ill_conditioned_quadratic(ap
     assert dict(app.query_params) == {}
 
 
+def open_card(app, slot: int):
+    """Open a card's settings, as a click on its expander does."""
+    app.session_state[f"card{slot}.open"] = True
+    app.run()
+    return app
+
+
+def test_closed_cards_draw_no_settings_and_keep_them(app):
+    assert not [w for w in app.number_input if str(w.key).startswith("card")]
+    open_card(app, 0).number_input(key="card0.sgd.lr").set_value(0.01).run()
+    app.session_state["card0.open"] = False
+    app.run()
+    assert not [w for w in app.number_input if str(w.key).startswith("card")]
+    assert "sgd,lr=0.01,colour=0" in app.query_params["opt"]
+    assert open_card(app, 0).number_input(key="card0.sgd.lr").value == 0.01
+
+
 def test_every_card_shows_exactly_its_registry_hyperparameters(app):
     from optimizers import get_optimizer
 
+    for state_card in DEFAULT.cards:
+        open_card(app, state_card.slot)
     for state_card in DEFAULT.cards:
         spec = get_optimizer(state_card.optimizer)
         prefix = f"card{state_card.slot}.{state_card.optimizer}."
@@ -49,7 +68,7 @@ def test_every_card_shows_exactly_its_registry_hyperparameters(app):
 
 def test_changing_a_hyperparameter_changes_that_path_and_the_url(app):
     before = paths(comparison(app))
-    app.number_input(key="card0.sgd.lr").set_value(0.01).run()
+    open_card(app, 0).number_input(key="card0.sgd.lr").set_value(0.01).run()
     after = paths(comparison(app))
     assert not np.array_equal(before["SGD"], after["SGD"])
     assert np.array_equal(before["Adam"], after["Adam"])
@@ -59,7 +78,7 @@ def test_changing_a_hyperparameter_changes_that_path_and_the_url(app):
 def test_the_same_optimizer_twice_gets_names_with_its_differing_setting(app):
     app.selectbox(key="compare.add").set_value("sgd")
     app.button(key="compare.add_button").click().run()
-    app.number_input(key="card5.sgd.lr").set_value(0.01).run()
+    open_card(app, 5).number_input(key="card5.sgd.lr").set_value(0.01).run()
     assert loss_names(comparison(app))[0] == "SGD lr=0.1"
     assert loss_names(comparison(app))[-1] == "SGD lr=0.01"
 
@@ -119,7 +138,7 @@ def test_typed_starts_each_get_a_path_and_bad_ones_are_explained(app):
 
 def test_a_url_reopens_the_same_state_in_a_new_session(app):
     app.selectbox(key="compare.landscape").set_value("beale").run()
-    app.number_input(key="card4.adam.lr").set_value(0.05).run()
+    open_card(app, 4).number_input(key="card4.adam.lr").set_value(0.05).run()
     app.slider(key="compare.steps").set_value(80).run()
     app.text_input(key="compare.starts").set_value("1, 1; -2, 2").run()
     app.number_input(key="compare.noise").set_value(0.2).run()
@@ -129,7 +148,7 @@ def test_a_url_reopens_the_same_state_in_a_new_session(app):
     assert reopened.query_params == app.query_params
     assert comparison(reopened)["data"] == comparison(app)["data"]
     assert reopened.slider(key="compare.steps").value == 80
-    assert reopened.number_input(key="card4.adam.lr").value == 0.05
+    assert open_card(reopened, 4).number_input(key="card4.adam.lr").value == 0.05
     assert not reopened.info
 
 
