@@ -210,3 +210,31 @@ def test_a_made_file_is_not_offered_once_the_state_changed(app):
     made_file(app, "csv")
     app.slider(key="compare.steps").set_value(40).run()
     assert not app.get("download_button")
+
+
+def test_a_schedule_chosen_on_a_card_drives_its_run_and_reaches_the_url(app):
+    open_card(app, 0).selectbox(key="card0.sgd.schedule").set_value("StepLR").run()
+    app.number_input(key="card0.sgd.schedule.StepLR.step_size").set_value(10).run()
+    assert not app.exception and not app.error
+    (opt,) = [o for o in app.query_params["opt"] if o.startswith("sgd")]
+    assert "schedule=StepLR" in opt and "schedule.step_size=10" in opt
+    csv_rows = made_file(app, "csv").decode().splitlines()
+    sgd_rates = [row.rsplit(",", 1)[1] for row in csv_rows[1:] if ",SGD," in row][:12]
+    assert [float(r) for r in sgd_rates[:10]] == [0.1] * 10 and float(sgd_rates[10]) == 0.1 * 0.1
+
+
+def test_polyak_averaging_adds_a_dashed_average_path(app):
+    open_card(app, 1).checkbox(key="card1.polyak").check().run()
+    figure = comparison(app)
+    averaged = [t for t in figure["data"] if "Polyak" in str(t.get("name"))]
+    assert len(averaged) == 1 and averaged[0]["line"]["dash"] == "dash"
+    assert len(app.dataframe[0].value) == 6
+
+
+def test_removing_every_card_leaves_a_working_page(app):
+    for slot in range(5):
+        app.button(key=f"card{slot}.remove").click().run()
+    assert not app.exception
+    assert not figures(app)
+    assert any("Add an optimizer" in message.value for message in app.info)
+    assert app.query_params["opt"] == "none"
