@@ -43,4 +43,4 @@ def share_url(state: CompareState) -> str:
     except Exception:  # noqa: BLE001 - no browser context (AppTest): fall back to the default address
         base = ""
     parts = urlsplit(base or "http://localhost:8501/")
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(to_query(state), doseq=True), ""))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(to_query(state), doseq=True), ""))
