@@ -10,7 +10,7 @@ from figures import comparison_figure, legend_labels
 from figures.summary import summary_rows
 from figures.surface import surface_figure
 from landscapes import FormulaError, Landscape
-from optimizers import Run
+from optimizers import Run, get_optimizer
 from ui import compute, session, widgets
 from ui.exporting import export_panel
 from ui.state import SPEEDS, VIEWS, CompareState
@@ -43,7 +43,7 @@ def draw(where, state: CompareState, landscape: Landscape, frame: int) -> Drawn:
     with where.container():
         for c, result in zip(state.cards, results, strict=True):
             if not isinstance(result, Run):
-                st.warning(f"{c.optimizer}: {result}", icon="⚠️")
+                st.warning(f"{get_optimizer(c.optimizer).title} is not drawn: {result}", icon="⚠️")
         if not runs:
             st.info("Add an optimizer to see its path.")
             return Drawn(state, landscape, runs, labels, averaged, None)

@@ -238,3 +238,11 @@ def test_removing_every_card_leaves_a_working_page(app):
     assert not figures(app)
     assert any("Add an optimizer" in message.value for message in app.info)
     assert app.query_params["opt"] == "none"
+
+
+def test_an_invalid_hyperparameter_is_explained_and_the_other_cards_still_draw(app):
+    open_card(app, 4).number_input(key="card4.adam.eps").set_value(0.0).run()
+    assert not app.exception
+    assert "eps = 0.0 is outside its valid range (0, ∞)" in app.error[0].value
+    assert "Adam is not drawn" in app.warning[0].value
+    assert loss_names(comparison(app)) == ["SGD", "Momentum (classic form)", "Adagrad", "RMSProp"]
