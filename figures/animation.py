@@ -78,14 +78,16 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
     if frame is not None:  # the step asked for is always a frame, even between the evenly spread ones
         shown = np.union1d(shown, [min(max(int(frame), 0), steps)])
     current = len(shown) - 1 if frame is None else int(np.searchsorted(shown, min(max(frame, 0), steps)))
-    log_axis = log_loss and all(np.nanmin(s.losses, initial=np.inf) > 0 for s in series)
+    # A loss of exactly 0 (a minimum reached) is a gap on a log axis; a negative one needs a linear axis.
+    log_axis = (log_loss and all(np.nanmin(s.losses, initial=np.inf) >= 0 for s in series)
+                and any(np.nanmax(s.losses, initial=0) > 0 for s in series))
 
     static = [click_targets(bounds)]
     for s in series:
         static.append(_path(s))
     for index, (run, label, slot) in enumerate(zip(runs, labels, slots, strict=True)):
         if averaged[index]:
-            static.extend(_averaged_path(run, label, slot))
+            static.extend(_averaged_path(run, label, slot, index))
     static.extend(_loss_curve(s, first=s.start == 0) for s in series)
     static.append(_starts(series))
     static.append(_minima(landscape))
@@ -155,10 +157,11 @@ def _path(s: Series) -> dict:
             "xaxis": "x", "yaxis": "y"}
 
 
-def _averaged_path(run: Run, label: str, slot: int) -> list[dict]:
+def _averaged_path(run: Run, label: str, slot: int, index: int) -> list[dict]:
     paths = polyak_average(np.where(np.isfinite(run.points), run.points, np.nan))
     return [{"type": "scatter", "x": path[:, 0], "y": path[:, 1], "mode": "lines",
              "name": f"{label} (Polyak average)", "legendgroup": label + " avg", "showlegend": start == 0,
+             "legendrank": 1001 + 2 * index,
              "line": {"color": colour(slot), "width": 2, "dash": "dash"}, "hoverinfo": "skip",
              "xaxis": "x", "yaxis": "y"}
             for start, path in enumerate(paths)]
@@ -166,7 +169,7 @@ def _averaged_path(run: Run, label: str, slot: int) -> list[dict]:
 
 def _loss_curve(s: Series, first: bool) -> dict:
     return {"type": "scatter", "x0": 0, "dx": 1, "y": s.losses, "mode": "lines", "name": s.label,
-            "legendgroup": s.label, "showlegend": first,
+            "legendgroup": s.label, "showlegend": first, "legendrank": 1000 + 2 * s.run,
             "line": {"color": colour(s.slot), "width": 2, "dash": dash(s.slot)},
             "hovertemplate": "step %{x}: loss %{y:.4g}<extra>" + s.label + "</extra>",
             "xaxis": "x2", "yaxis": "y2"}

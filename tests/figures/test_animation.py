@@ -286,3 +286,15 @@ def test_arrays_travel_as_typed_arrays(six_runs_figure):
     assert '"bdata"' in pio.to_json(six_runs_figure, validate=False)
     figure = six_runs_figure.to_dict()
     assert all("bdata" in trace["x"] for trace in path_traces(figure))
+
+
+def test_a_loss_of_exactly_zero_keeps_the_log_axis_but_all_zero_losses_do_not():
+    from landscapes import get_landscape
+    from optimizers import simulate
+
+    quadratic = get_landscape("quadratic")
+    at_minimum = simulate(quadratic, "sgd", [(0.0, 0.0)], 5, record="path", lr=0.1)
+    moving = simulate(quadratic, "sgd", [(-4.0, 2.0)], 5, record="path", lr=0.1)
+    assert at_minimum.losses.max() == 0.0
+    assert comparison_figure(quadratic, [moving, at_minimum]).layout.yaxis2.type == "log"
+    assert comparison_figure(quadratic, [at_minimum]).layout.yaxis2.type == "linear"
