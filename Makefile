@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(PYTHON) -m pip install --quiet -r bench/requirements.txt
 	$(PYTHON) -m bench.run
 	$(PYTHON) -m bench.app
+	$(PYTHON) -m bench.exports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -5,6 +5,11 @@ of one. So the browser is started by the first export and kept. It lives in a ba
 thread that runs its own event loop; any thread may submit figures to it, and threads that
 submit at the same time share the browser's tabs safely.
 
+An animation's frames are not rendered one kaleido call each: kaleido reloads its tab (and
+plotly.js) after every figure. `render_frames` plots the figure once in a tab of the same
+browser that keeps plotly.js loaded, and steps it through the frames there (frames_tab.js):
+40 frames of the Compare figure take about 4 s instead of 16.
+
 kaleido's own ``start_sync_server`` is not used: its ``calc_fig_sync`` may hand one thread
 another thread's image when two call at once, and it waits forever if the browser failed to
 start. Here an error reaches the caller, and a browser that stopped answering is replaced.
@@ -14,16 +19,25 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import threading
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 import kaleido
+import plotly.offline
+from choreographer import Tab
 from kaleido.errors import JavascriptError, KaleidoError
 
 TABS = 2                # figures rendered at once: on this 2-core machine a 60-frame GIF took half the time of one tab
 RENDER_TIMEOUT = 60.0   # seconds for one figure
 START_TIMEOUT = 120.0   # seconds for Chromium to start
+FRAMES_SCRIPT = Path(__file__).with_name("frames_tab.js")
+
+
+class FrameRenderError(RuntimeError):
+    """plotly.js could not plot or step the figure in the frames tab (the figure's fault, not the browser's)."""
 
 
 class Renderer:
@@ -33,6 +47,8 @@ class Renderer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="exports-kaleido", daemon=True)
         self._thread.start()
+        self._frames_lock = asyncio.Lock()
+        self._frames_tab: tuple[Tab, str] | None = None  # the tab and its `window` object's id
         try:
             self._browser = self._wait(self._open(tabs), START_TIMEOUT)
         except BaseException:
@@ -54,6 +70,36 @@ class Renderer:
         # Each call takes a free tab (and waits for one when all are busy), so figures from
         # one batch or from several threads are spread over the tabs.
         return list(await asyncio.gather(*(self._browser.calc_fig(figure, opts=options) for figure in figures)))
+
+    def render_frames(self, spec: dict[str, Any], indices: Sequence[int], width: int, height: int) -> list[bytes]:
+        """PNG bytes of frames `indices` of `spec` (a JSON-ready figure dict with frames), `width` × `height`.
+
+        Frames are applied in the given order, each as Plotly.animate applies it, to one plot.
+        """
+        return self._wait(self._render_frames(spec, list(indices), width, height),
+                          RENDER_TIMEOUT * (len(indices) + 1))
+
+    async def _render_frames(self, spec: dict[str, Any], indices: list[int], width: int,
+                             height: int) -> list[bytes]:
+        async with self._frames_lock:  # one animation at a time in the frames tab
+            if self._frames_tab is None:
+                self._frames_tab = await self._open_frames_tab()
+            tab, window = self._frames_tab
+            response = await tab.send_command("Runtime.callFunctionOn", params={
+                "functionDeclaration": "function (...args) { return this.descentLabFrames(...args); }",
+                "objectId": window,
+                "arguments": [{"value": value} for value in (spec, indices, width, height)],
+                "awaitPromise": True,
+                "returnByValue": True,
+            })
+            return [base64.b64decode(image) for image in _javascript_value(response)]
+
+    async def _open_frames_tab(self) -> tuple[Tab, str]:
+        tab = await self._browser.create_tab("")
+        script = plotly.offline.get_plotlyjs() + "\n" + FRAMES_SCRIPT.read_text(encoding="utf-8")
+        _javascript_value(await tab.send_command("Runtime.evaluate", params={"expression": script}))
+        window = await tab.send_command("Runtime.evaluate", params={"expression": "window"})
+        return tab, window["result"]["result"]["objectId"]
 
     def close(self) -> None:
         if self._loop.is_closed() or not self._thread.is_alive():
@@ -97,6 +143,30 @@ def render(figures: Sequence[dict[str, Any]], options: dict[str, Any]) -> list[b
     except Exception:
         _discard(renderer)
         raise
+
+
+def render_frames(spec: dict[str, Any], indices: Sequence[int], width: int, height: int) -> list[bytes]:
+    """`Renderer.render_frames` with the process's warm browser; errors as in `render`."""
+    renderer = _get_renderer()
+    try:
+        return renderer.render_frames(spec, indices, width, height)
+    except FrameRenderError:
+        raise
+    except Exception:
+        _discard(renderer)
+        raise
+
+
+def _javascript_value(response: dict[str, Any]) -> Any:
+    """The value a DevTools Runtime call returned, or FrameRenderError with what JavaScript threw."""
+    if "error" in response:
+        raise RuntimeError(f"DevTools refused the call: {response['error'].get('message', response['error'])}")
+    result = response.get("result", {})
+    if "exceptionDetails" in result:
+        details = result["exceptionDetails"]
+        thrown = details.get("exception", {}).get("description") or details.get("text") or "an error"
+        raise FrameRenderError(f"plotly.js could not render the frames: {thrown.splitlines()[0]}")
+    return result.get("result", {}).get("value")
 
 
 def _get_renderer() -> Renderer:

@@ -17,7 +17,7 @@ from optimizers import Run
 from .state import CompareState, to_query
 
 EXPORT_KEY = "compare.export"
-ANIMATION_FRAMES = 40  # frames in a GIF/MP4: each is one kaleido render (about 0.5–1 s here)
+ANIMATION_FRAMES = 60  # frames in a GIF/MP4 (about 0.06 s each here, see exports.images.animation_frames)
 FORMAT_KEY = "compare.export_format"
 DESCRIPTIONS = {
     "png": "PNG image of the current view",

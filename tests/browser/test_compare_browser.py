@@ -210,3 +210,31 @@ def test_a_tampered_url_shows_notices_and_still_draws(page, app_url):
     no_exception(page)
     contour_drawn(page)
     assert page.evaluate(LOSS_NAMES_JS) == DEFAULT_NAMES
+
+
+def test_exporting_the_animation_as_a_gif_downloads_every_frame(page, app_url, artifacts):
+    open_compare(page, app_url, "?steps=30")
+    page.get_by_role("button", name="Export").click()
+    popover = page.locator("[data-testid=stPopoverBody]")
+    popover.get_by_role("combobox").click()
+    page.get_by_role("option", name="GIF of the animation").click()
+    page.wait_for_timeout(500)
+    began = time.monotonic()
+    popover.get_by_role("button", name="Make the file").click()
+    download_button = popover.get_by_role("button", name=re.compile(r"Download GIF \(\d+ kB\)"))
+    expect(download_button).to_be_visible(timeout=120_000)
+    print(f"GIF made in {time.monotonic() - began:.1f} s")
+    no_exception(page)
+
+    with page.expect_download() as download:
+        download_button.click()
+    path = artifacts / "compare.gif"
+    download.value.save_as(path)
+    assert download.value.suggested_filename == "descent-lab-quadratic.gif"
+
+    import imageio.v3 as iio
+
+    frames = iio.imread(path, extension=".gif", index=None)
+    assert len(frames) == 31  # steps 0 … 30: every frame of a 30-step animation
+    assert frames.shape[1:3] == (400, 800)
+    assert not (frames[0] == frames[-1]).all()  # the markers moved

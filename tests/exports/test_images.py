@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from exports import FORMATS, still, to_gif, to_html, to_mp4, to_png, to_svg
-from exports.images import frame_indices, gif_bytes
+from exports.images import animation_frames, frame_indices, gif_bytes, steps_in_place
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FRAMES = 3  # frames rendered for GIF and MP4 in these tests: the first, the middle and the last of 5
@@ -124,6 +124,44 @@ def test_gif_background_stays_identical_from_frame_to_frame(gif):
     assert (top == top[0]).all()
 
 
+def scatter_only(figure: go.Figure) -> go.Figure:
+    """The figure with its contour (trace 0) replaced by a scatter trace: steppable in place."""
+    background = go.Scatter(x=[-0.9, 0.9], y=[0.5, 0.5], mode="lines", line={"color": "#00aa00", "width": 6})
+    return go.Figure(data=[background, *figure.data[1:]], layout=figure.layout, frames=figure.frames)
+
+
+@pytest.mark.parametrize("in_place", [True, False], ids=["scatter: stepped in place", "contour: one by one"])
+def test_animation_frames_look_like_each_frame_rendered_on_its_own(figure, in_place):
+    figure = scatter_only(figure) if in_place else figure
+    assert steps_in_place(json.loads(figure.to_json())) == in_place
+
+    frames = animation_frames(figure, width=240, height=120, max_frames=5)
+    alone = [iio.imread(to_png(still(figure, k), width=240, height=120, scale=1), extension=".png", mode="RGB")
+             for k in range(5)]
+
+    for stepped, single in zip(frames, alone, strict=True):
+        different = np.abs(stepped.astype(int) - single.astype(int)).max(axis=-1) > 24
+        assert different.mean() < 0.01  # anti-aliasing at most: same background, path and marker
+    assert [red_centre(frame) for frame in frames] == pytest.approx([0.1, 0.3, 0.5, 0.7, 0.9], abs=0.03)
+
+
+def test_only_figures_of_scatter_traces_without_layout_frames_are_stepped_in_place(figure):
+    spec = json.loads(scatter_only(figure).to_json())
+    assert steps_in_place(spec)
+    assert not steps_in_place(json.loads(figure.to_json()))  # a contour trace
+    assert not steps_in_place({**spec, "frames": [*spec["frames"], {"layout": {"title": {"text": "t"}}}]})
+    assert steps_in_place({**spec, "frames": [{**frame, "layout": {}} for frame in spec["frames"]]})
+
+
+def test_a_frame_can_change_the_layout():
+    figure = go.Figure(go.Scatter(x=[0], y=[0]), layout={"paper_bgcolor": "#ffffff", "width": 100},
+                       frames=[go.Frame(layout={"paper_bgcolor": colour}) for colour in ("#ff0000", "#0000ff")])
+
+    frames = animation_frames(figure, width=60, height=40, max_frames=2)
+
+    assert frames[0, 2, 2].tolist() == [255, 0, 0] and frames[1, 2, 2].tolist() == [0, 0, 255]
+
+
 def test_gif_keeps_frames_of_at_most_256_colours_exactly():
     rng = np.random.default_rng(0)
     colours = rng.integers(0, 256, size=(200, 3), dtype=np.uint8)
@@ -133,6 +171,28 @@ def test_gif_keeps_frames_of_at_most_256_colours_exactly():
     decoded = iio.imread(gif_bytes(frames, fps=10), extension=".gif", index=None)[..., :3]
 
     assert np.array_equal(decoded, frames)
+
+
+def test_gif_keeps_shades_of_grey_grey_beside_coloured_lines():
+    """Like the Compare figure: a smooth grey landscape (more shades than a palette holds) under coloured lines."""
+    shades = np.linspace(60, 250, 400)[None, :, None].repeat(60, axis=0).repeat(3, axis=2)
+    frames = np.stack([shades] * 3).astype(np.uint8)
+    lines = np.zeros(frames.shape[:3], dtype=bool)
+    rng = np.random.default_rng(1)
+    for frame, line in zip(frames, lines, strict=True):
+        for colour in rng.integers(0, 256, size=(40, 3)):  # 40 line colours, anti-aliased into the grey
+            row, column = rng.integers(0, 55), rng.integers(0, 390)
+            line[row, column:column + 10] = True
+            for fade in range(5):
+                frame[row + fade, column:column + 10] = colour * (1 - fade / 5) + frame[row + fade, column] * fade / 5
+
+    decoded = iio.imread(gif_bytes(frames, fps=10), extension=".gif", index=None)[..., :3].astype(int)
+
+    grey = (frames == frames[..., :1]).all(axis=-1)
+    tint = np.abs(decoded - decoded.mean(axis=-1, keepdims=True)).max(axis=-1)
+    assert np.percentile(tint[grey], 99) <= 8  # greys stay grey (a max-coverage palette tinted them by 14)
+    assert np.abs(decoded - frames).max(axis=-1)[lines].max() <= 50  # and the lines keep their colours
+    assert np.abs(decoded - frames).mean() < 5
 
 
 def test_gif_loops_forever_at_the_requested_rate(gif):
