@@ -11,6 +11,7 @@ from optimizers import Run, polyak_average
 from .style import legend_labels
 
 COLUMNS = ("optimizer", "start", "final loss", "distance to nearest minimum", "steps to tolerance", "diverged")
+NUMBER_COLUMNS = ("final loss", "distance to nearest minimum")
 
 
 def summary_rows(runs: Sequence[Run], *, labels: Sequence[str] | None = None,
@@ -46,3 +47,26 @@ def summary_rows(runs: Sequence[Run], *, labels: Sequence[str] | None = None,
                     "diverged": f"step {step}: {run.divergence_reason(start)}" if step >= 0 else "",
                 })
     return rows
+
+
+def shown_rows(rows: Sequence[dict]) -> list[dict]:
+    """`summary_rows` for reading: the real-valued columns as text with 4 significant digits.
+
+    A table in the browser cannot show every float: Streamlit prints a value beyond 2^53 (the
+    loss of a start about to diverge can be 1e30) in full and marks it as an error, whatever
+    its format. As text it reads 1e+30.
+
+    >>> shown_rows([{"final loss": 1.234567e30, "distance to nearest minimum": float("nan")}])
+    [{'final loss': '1.235e+30', 'distance to nearest minimum': '—'}]
+    """
+    return [{key: number_text(value) if key in NUMBER_COLUMNS else value for key, value in row.items()}
+            for row in rows]
+
+
+def number_text(value: float) -> str:
+    """4 significant digits, exponent only for very large or small magnitudes; '—' for NaN."""
+    if np.isnan(value):
+        return "—"
+    if np.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return f"{value:.4g}"

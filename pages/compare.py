@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from figures import comparison_figure, legend_labels
-from figures.summary import summary_rows
+from figures.summary import NUMBER_COLUMNS, shown_rows, summary_rows
 from figures.surface import surface_figure
 from landscapes import FormulaError, Landscape
 from optimizers import Run, get_optimizer
@@ -110,10 +110,9 @@ elif drawn.state != state or drawn.landscape is not landscape:
 with charts:
     if drawn.runs:
         st.subheader("Summary")
-        st.dataframe(summary_rows(drawn.runs, labels=drawn.labels, averaged=drawn.averaged, tol=state.tol),
-                     hide_index=True,
-                     column_config={"final loss": st.column_config.NumberColumn(format="%.4g"),
-                                    "distance to nearest minimum": st.column_config.NumberColumn(format="%.4g")})
+        rows = summary_rows(drawn.runs, labels=drawn.labels, averaged=drawn.averaged, tol=state.tol)
+        st.dataframe(shown_rows(rows), hide_index=True,
+                     column_config={name: st.column_config.TextColumn(alignment="right") for name in NUMBER_COLUMNS})
     share, files = st.columns([1, 1])
     with share.popover("🔗 Copy link", use_container_width=True):
         st.caption("This address reopens exactly this comparison:")

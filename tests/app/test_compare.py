@@ -246,3 +246,13 @@ def test_an_invalid_hyperparameter_is_explained_and_the_other_cards_still_draw(a
     assert "eps = 0.0 is outside its valid range (0, ∞)" in app.error[0].value
     assert "Adam is not drawn" in app.warning[0].value
     assert loss_names(comparison(app)) == ["SGD", "Momentum (classic form)", "Adagrad", "RMSProp"]
+
+
+def test_the_table_says_where_a_run_diverged_and_reads_its_huge_loss():
+    app = open_app({"opt": ["sgd,lr=1.2,colour=0", "sgd,lr=0.1,colour=1"], "steps": "100"})
+    table = app.dataframe[0].value
+
+    diverged, calm = table.iloc[0], table.iloc[1]
+    assert diverged["diverged"].startswith("step ") and calm["diverged"] == ""
+    assert "e+" in diverged["final loss"] and float(diverged["final loss"]) > 1e15
+    assert float(calm["final loss"]) < 1

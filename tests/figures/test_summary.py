@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from figures.summary import COLUMNS, summary_rows
+from figures.summary import COLUMNS, NUMBER_COLUMNS, number_text, shown_rows, summary_rows
 from landscapes import get_landscape, landscape_names
 from optimizers import polyak_average, simulate
 from optimizers.simulate import REASONS
@@ -97,3 +97,27 @@ def test_a_diverged_start_says_when_and_why():
     assert diverged["diverged"] == f"step {step}: {REASONS[int(run.divergence_codes[0])]}"
     assert calm["diverged"] == ""
     assert diverged["final loss"] == run.losses[0, -1]
+
+
+def test_shown_rows_give_the_real_numbers_as_text_that_reads_back_to_them():
+    landscape = get_landscape("quadratic")
+    run = simulate(landscape, "sgd", [(-4.0, 2.0), (0.5, 0.5)], 100, record="path", lr=1.2)  # the first diverges
+    rows = summary_rows([run])
+
+    shown = shown_rows(rows)
+
+    assert [list(row) for row in shown] == [list(COLUMNS)] * 2
+    for row, text in zip(rows, shown, strict=True):
+        for column in COLUMNS:
+            if column in NUMBER_COLUMNS:
+                assert float(text[column]) == pytest.approx(row[column], rel=5e-4)
+            else:
+                assert text[column] == row[column]
+    assert "e+" in shown[0]["final loss"]  # a huge loss reads 1.2e+30, not 31 digits
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (0.003731652, "0.003732"), (4.1649e-7, "4.165e-07"), (1931615361777061600.0, "1.932e+18"), (0.0, "0"),
+    (123456.0, "1.235e+05"), (float("nan"), "—"), (float("inf"), "∞"), (-float("inf"), "−∞"), (-2.5, "-2.5")])
+def test_number_text(value, text):
+    assert number_text(value) == text
