@@ -114,7 +114,7 @@ with charts:
         st.dataframe(shown_rows(rows), hide_index=True,
                      column_config={name: st.column_config.TextColumn(alignment="right") for name in NUMBER_COLUMNS})
     share, files = st.columns([1, 1])
-    with share.popover("🔗 Copy link", use_container_width=True):
+    with share.popover("Copy link", icon=":material/link:", width="stretch"):
         st.caption("This address reopens exactly this comparison:")
         st.code(session.share_url(state), language=None, wrap_lines=True)
     with files:

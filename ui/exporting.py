@@ -65,12 +65,12 @@ def export_panel(figure: go.Figure | None, runs: Sequence[Run], labels: Sequence
         return
     available = makers(figure, runs, labels, landscape)
     version = hashlib.sha1(json.dumps(to_query(state), sort_keys=True).encode()).hexdigest()
-    with st.popover("⬇ Export", use_container_width=True):
+    with st.popover("Export", icon=":material/download:", width="stretch"):
         st.session_state.setdefault(FORMAT_KEY, "png")
         if st.session_state[FORMAT_KEY] not in available:
             st.session_state[FORMAT_KEY] = "png"
         chosen = st.selectbox("Format", list(available), key=FORMAT_KEY, format_func=DESCRIPTIONS.get)
-        if st.button("Make the file", key="compare.export_make", use_container_width=True):
+        if st.button("Make the file", key="compare.export_make", width="stretch"):
             with st.spinner(f"Making the {chosen.upper()}…"):
                 try:
                     st.session_state[EXPORT_KEY] = (chosen, version, available[chosen]())
@@ -82,4 +82,4 @@ def export_panel(figure: go.Figure | None, runs: Sequence[Run], labels: Sequence
             st.download_button(f"Download {extension.upper()} ({len(made[2]) / 1e3:,.0f} kB)", data=made[2],
                                file_name=f"descent-lab-{landscape.name}.{extension}", mime=mime,
                                key="compare.export_download", on_click="ignore", type="primary",
-                               use_container_width=True)
+                               width="stretch")

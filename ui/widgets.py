@@ -168,7 +168,7 @@ def optimizer_cards(state: CompareState) -> CompareState:
     left.selectbox("Add an optimizer", optimizer_names(), key=ADD_KEY,
                    format_func=lambda n: get_optimizer(n).title)
     right.button("Add", key="compare.add_button", on_click=_add_card, disabled=len(state.cards) >= MAX_CARDS,
-                 use_container_width=True,
+                 width="stretch",
                  help=f"At most {MAX_CARDS} optimizers")
     return state
 
