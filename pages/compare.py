@@ -75,14 +75,16 @@ with charts:
     st.session_state.setdefault("compare.view", state.view)
     view = view_column.segmented_control("View", VIEWS, key="compare.view", required=True,
                                          format_func={"contour": "Contour + loss", "surface": "3D surface"}.get)
-    st.session_state.setdefault("compare.speed", state.speed)
-    speed = speed_column.select_slider("Speed", SPEEDS, key="compare.speed", format_func=lambda s: f"{s:g}×")
-    st.session_state.setdefault("compare.log", state.log_loss)
-    log_loss = log_column.toggle("Log loss", key="compare.log")
     steps = int(st.session_state.get("compare.steps", state.steps))  # the Steps slider's value, read early
-    frame = step_column.number_input("Open at step", min_value=0, max_value=steps, value=steps,
-                                     key=f"compare.frame.{steps}",
-                                     help="The step the animation shows; − and + step back and forward")
+    speed, log_loss, frame = state.speed, state.log_loss, steps
+    if (view or state.view) == "contour":  # the 3D view has no animation and no loss curves
+        st.session_state.setdefault("compare.speed", state.speed)
+        speed = speed_column.select_slider("Speed", SPEEDS, key="compare.speed", format_func=lambda s: f"{s:g}×")
+        st.session_state.setdefault("compare.log", state.log_loss)
+        log_loss = log_column.toggle("Log loss", key="compare.log")
+        frame = step_column.number_input("Open at step", min_value=0, max_value=steps, value=steps,
+                                         key=f"compare.frame.{steps}",
+                                         help="The step the animation shows; − and + step back and forward")
     chart_area = st.empty()
 state = replace(state, view=view or state.view, speed=speed, log_loss=log_loss)
 

@@ -174,6 +174,23 @@ def test_the_3d_view_shows_a_surface_with_the_paths(app):
     assert app.query_params["view"] == "surface"
 
 
+def test_the_3d_view_hides_the_animation_controls_and_gives_them_back_unchanged(app):
+    app.select_slider(key="compare.speed").set_value(2.0).run()
+    app.toggle(key="compare.log").set_value(False).run()
+
+    app.session_state["compare.view"] = "surface"
+    app.run()
+    assert not app.select_slider and not app.toggle
+    assert not [w for w in app.number_input if str(w.key).startswith("compare.frame")]
+    assert app.query_params["speed"] == "2" and app.query_params["log"] == "0"
+
+    app.session_state["compare.view"] = "contour"
+    app.run()
+    assert app.select_slider(key="compare.speed").value == 2.0
+    assert app.toggle(key="compare.log").value is False
+    assert comparison(app)["layout"]["yaxis2"]["type"] == "linear"
+
+
 def made_file(app, file_format: str) -> bytes:
     app.selectbox(key="compare.export_format").set_value(file_format).run()
     app.button(key="compare.export_make").click().run()
