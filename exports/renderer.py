@@ -32,6 +32,7 @@ from kaleido.errors import JavascriptError, KaleidoError
 
 TABS = 2                # figures rendered at once: on this 2-core machine a 60-frame GIF took half the time of one tab
 RENDER_TIMEOUT = 60.0   # seconds for one figure
+FRAME_TIMEOUT = 2.0     # seconds more for each frame stepped in the frames tab (about 0.07 s here)
 START_TIMEOUT = 120.0   # seconds for Chromium to start
 FRAMES_SCRIPT = Path(__file__).with_name("frames_tab.js")
 
@@ -77,7 +78,7 @@ class Renderer:
         Frames are applied in the given order, each as Plotly.animate applies it, to one plot.
         """
         return self._wait(self._render_frames(spec, list(indices), width, height),
-                          RENDER_TIMEOUT * (len(indices) + 1))
+                          RENDER_TIMEOUT + FRAME_TIMEOUT * len(indices))
 
     async def _render_frames(self, spec: dict[str, Any], indices: list[int], width: int,
                              height: int) -> list[bytes]:
