@@ -3,7 +3,7 @@
 import base64
 
 import numpy as np
-from conftest import comparison, figures, loss_names, open_app
+from apptest_helpers import comparison, figures, loss_names, open_app
 
 from figures import frame_steps
 from ui.state import DEFAULT
