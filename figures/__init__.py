@@ -1,8 +1,6 @@
 """Plotly figure builders: tidy inputs in, a `go.Figure` out; no Streamlit, no global state."""
 
 from .animation import comparison_figure, frame_steps
-from .contour import contour_paths, loss_curves
 from .style import PALETTE, colour, legend_labels
 
-__all__ = ["PALETTE", "colour", "comparison_figure", "contour_paths", "frame_steps", "legend_labels",
-           "loss_curves"]
+__all__ = ["PALETTE", "colour", "comparison_figure", "frame_steps", "legend_labels"]
