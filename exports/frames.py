@@ -15,8 +15,9 @@ def still(figure: go.Figure, frame: int | None = None) -> go.Figure:
 
     The frame's ``data[i]`` updates trace ``traces[i]`` (trace i if the frame names no
     traces) and its ``layout`` updates the layout, as ``Plotly.animate`` would; then the
-    frames, sliders and play buttons are dropped. A figure without frames comes back as an
-    unchanged copy. `figure` itself is never modified.
+    frames, sliders and play buttons are dropped. A still never carries playback controls:
+    a figure without frames (say, one whose frames a caller dropped) comes back as a copy
+    without its sliders and buttons. `figure` itself is never modified.
 
     >>> figure = go.Figure([go.Scatter(y=[0])], frames=[go.Frame(data=[go.Scatter(y=[k])]) for k in range(3)])
     >>> still(figure, 1).data[0].y
@@ -33,7 +34,7 @@ def still_spec(spec: dict[str, Any], frame: int | None = None) -> dict[str, Any]
     """
     frames = spec.get("frames") or []
     if not frames:
-        return spec
+        return {"data": spec.get("data") or [], "layout": _without_controls(spec.get("layout") or {})}
     shown = frames[_frame_index(frame, len(frames))]
     updates = shown.get("data") or []
     targets = shown.get("traces")
@@ -44,7 +45,11 @@ def still_spec(spec: dict[str, Any], frame: int | None = None) -> dict[str, Any]
         # type says nothing about the trace being updated: plotly.js keeps the base trace's.
         data[target] = merge(data[target], {key: value for key, value in update.items() if key != "type"})
     layout = merge(spec.get("layout") or {}, shown.get("layout") or {})
-    return {"data": data, "layout": {key: value for key, value in layout.items() if key not in PLAYBACK_CONTROLS}}
+    return {"data": data, "layout": _without_controls(layout)}
+
+
+def _without_controls(layout: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in layout.items() if key not in PLAYBACK_CONTROLS}
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

@@ -56,3 +56,54 @@ async function snapshot(gd, width, height) {
     URL.revokeObjectURL(url);
   }
 }
+
+// Where each part of the figure lands on the page, in pixels [left, top, right, bottom]: for
+// tests that parts never overlap and nothing is cut at the figure's edge. Text boxes are the
+// glyphs' boxes as the browser lays them out.
+window.descentLabBoxes = async function (spec, width, height) {
+  const gd = document.createElement("div");
+  document.body.appendChild(gd);
+  try {
+    const layout = Object.assign({}, spec.layout, { width: width, height: height, autosize: false });
+    await Plotly.newPlot(gd, spec.data, layout, { staticPlot: true });
+    const origin = gd.getBoundingClientRect();
+    const box = (element) => {
+      const r = element.getBoundingClientRect();
+      return [r.left - origin.left, r.top - origin.top, r.right - origin.left, r.bottom - origin.top];
+    };
+    const boxes = (selector) => Array.from(gd.querySelectorAll(selector))
+      .filter((element) => element.getBoundingClientRect().width > 0)
+      .map(box);
+    const found = {
+      title: boxes(".gtitle"),
+      legend: boxes(".legend .bg"),
+      legend_items: boxes(".legend .traces"),
+      updatemenus: boxes(".updatemenu-container .updatemenu-button"),
+      sliders: boxes(".slider-container .slider-rail, .slider-container .slider-label, .slider-container .slider-current-value"),
+      annotations: boxes(".annotation"),
+    };
+    const full = gd._fullLayout;
+    for (const id of full._subplots.xaxis || []) {
+      const axis = full[id.replace("x", "xaxis")];
+      found[id + "_title"] = boxes("." + id + "title");
+      found[id + "_ticks"] = boxes("." + id + "tick text");
+      found[id + "_plot"] = [[axis._offset, 0, axis._offset + axis._length, 0]];
+    }
+    for (const id of full._subplots.yaxis || []) {
+      const axis = full[id.replace("y", "yaxis")];
+      found[id + "_title"] = boxes("." + id + "title");
+      found[id + "_ticks"] = boxes("." + id + "tick text");
+      found[id + "_plot"] = [[0, axis._offset, 0, axis._offset + axis._length]];
+    }
+    for (const id of full._subplots.gl3d || []) {
+      const domain = full[id].domain;
+      const size = full._size;
+      found[id] = [[size.l + domain.x[0] * size.w, size.t + (1 - domain.y[1]) * size.h,
+                    size.l + domain.x[1] * size.w, size.t + (1 - domain.y[0]) * size.h]];
+    }
+    return found;
+  } finally {
+    Plotly.purge(gd);
+    gd.remove();
+  }
+};

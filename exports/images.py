@@ -85,7 +85,7 @@ def animation_frames(figure: go.Figure, *, width: int, height: int, max_frames: 
     if frames and steps_in_place(spec):
         images = render_frames(spec, indices, width, height)
     else:
-        stills = [still_spec(spec, k) for k in indices] if frames else [spec]
+        stills = [still_spec(spec, k) for k in indices] if frames else [still_spec(spec)]
         images = render(stills, {"format": "png", "width": width, "height": height, "scale": 1})
     return np.stack([_on_white(iio.imread(image, extension=".png", mode="RGBA")) for image in images])
 

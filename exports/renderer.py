@@ -95,6 +95,27 @@ class Renderer:
             })
             return [base64.b64decode(image) for image in _javascript_value(response)]
 
+    def layout_boxes(self, spec: dict[str, Any], width: int, height: int) -> dict[str, list[list[float]]]:
+        """Where the parts of `spec` land when plotted `width` × `height`: part name ("title",
+        "legend", "legend_items", "updatemenus", "sliders", "annotations", "x2_title", "y_ticks",
+        "x_plot", "scene", ...) -> boxes [left, top, right, bottom] in pixels from the top left.
+        An axis's "_plot" box spans only its own direction (the other is 0, 0)."""
+        return self._wait(self._layout_boxes(spec, width, height), RENDER_TIMEOUT)
+
+    async def _layout_boxes(self, spec: dict[str, Any], width: int, height: int) -> dict[str, list[list[float]]]:
+        async with self._frames_lock:
+            if self._frames_tab is None:
+                self._frames_tab = await self._open_frames_tab()
+            tab, window = self._frames_tab
+            response = await tab.send_command("Runtime.callFunctionOn", params={
+                "functionDeclaration": "function (...args) { return this.descentLabBoxes(...args); }",
+                "objectId": window,
+                "arguments": [{"value": value} for value in (spec, width, height)],
+                "awaitPromise": True,
+                "returnByValue": True,
+            })
+            return _javascript_value(response)
+
     async def _open_frames_tab(self) -> tuple[Tab, str]:
         tab = await self._browser.create_tab("")
         script = plotly.offline.get_plotlyjs() + "\n" + FRAMES_SCRIPT.read_text(encoding="utf-8")
@@ -151,6 +172,18 @@ def render_frames(spec: dict[str, Any], indices: Sequence[int], width: int, heig
     renderer = _get_renderer()
     try:
         return renderer.render_frames(spec, indices, width, height)
+    except FrameRenderError:
+        raise
+    except Exception:
+        _discard(renderer)
+        raise
+
+
+def layout_boxes(spec: dict[str, Any], width: int, height: int) -> dict[str, list[list[float]]]:
+    """`Renderer.layout_boxes` with the process's warm browser; errors as in `render_frames`."""
+    renderer = _get_renderer()
+    try:
+        return renderer.layout_boxes(spec, width, height)
     except FrameRenderError:
         raise
     except Exception:

@@ -17,6 +17,10 @@ from hypothesis import strategies as st
 
 from exports import FORMATS, still, to_gif, to_html, to_mp4, to_png, to_svg
 from exports.images import animation_frames, frame_indices, gif_bytes, steps_in_place
+from exports.renderer import layout_boxes
+from figures import comparison_figure
+from landscapes import get_landscape
+from optimizers import simulate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FRAMES = 3  # frames rendered for GIF and MP4 in these tests: the first, the middle and the last of 5
@@ -69,6 +73,39 @@ def test_svg_is_xml_with_an_svg_root_of_the_requested_size(figure):
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert (root.get("width"), root.get("height")) == ("300", "200")
     assert "updatemenu" not in ET.tostring(root, encoding="unicode")  # no play button in a still
+
+
+@pytest.fixture(scope="module")
+def frames_dropped() -> go.Figure:
+    """The Compare figure as the page hands it over for a PNG or SVG: opened at step 30, frames dropped,
+    its slider and play buttons still in the layout."""
+    quadratic = get_landscape("quadratic")
+    runs = [simulate(quadratic, "sgd", [(-4.0, 2.0)], 60, record="path", lr=0.05),
+            simulate(quadratic, "adam", [(-4.0, 2.0)], 60, record="path", lr=0.1)]
+    figure = go.Figure(comparison_figure(quadratic, runs, frame=30))
+    figure.frames = ()
+    assert figure.layout.sliders and figure.layout.updatemenus
+    return figure
+
+
+def test_an_svg_of_a_figure_whose_frames_were_dropped_has_no_playback_controls(frames_dropped):
+    svg = to_svg(frames_dropped, width=1200, height=600).decode("utf-8")
+
+    assert "Play" not in svg and "Pause" not in svg
+    assert "slider" not in svg and "updatemenu" not in svg
+    assert "step 30" not in svg
+
+
+def test_a_png_of_a_figure_whose_frames_were_dropped_is_blank_where_the_controls_were(frames_dropped):
+    boxes = layout_boxes(json.loads(frames_dropped.to_json()), 1200, 600)  # plotted with its controls
+    controls = boxes["updatemenus"] + boxes["sliders"]
+    assert len(boxes["updatemenus"]) == 2 and boxes["sliders"]
+
+    image = iio.imread(to_png(frames_dropped, width=1200, height=600, scale=1), extension=".png", mode="RGB")
+
+    for left, top, right, bottom in controls:
+        strip = image[int(top) + 1:int(bottom) - 1, int(left) + 1:int(right) - 1]
+        assert strip.size and strip.min() >= 250, f"something is drawn where a control was: {left, top, right, bottom}"
 
 
 @pytest.mark.parametrize("size", [{"width": 0}, {"height": -5}, {"width": 10.5}])
