@@ -43,12 +43,13 @@ class Chart {
     this.busy = false;
     this.playing = false;
     this.speed = 1;
-    this.paints = []; // performance.now() of each frame painted, for benchmarks and tests
+    this.paints = []; // performance.now() of each frame painted, for benchmarks and tests (root.paints)
     this.drawn = false;
     this.pythonStep = undefined;
     this.lastReported = undefined;
 
     this.root = element("div", { class: "dl-chart", tabindex: "0", "data-testid": "dl-chart" });
+    this.root.paints = this.paints;
     this.plot = element("div", { class: "dl-chart-plot" });
     this.bar = element("div", { class: "dl-chart-controls", role: "toolbar", "aria-label": "animation" });
     const button = (name, title, text) => element("button", { type: "button", class: `dl-${name}`, title }, text);

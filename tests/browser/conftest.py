@@ -3,6 +3,7 @@
 Every test leaves a full-page screenshot in tests/artifacts/<test name>.png, also when it fails.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -62,14 +63,14 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """The app as a user runs it, on a free port; its base URL."""
+@contextlib.contextmanager
+def _served(script: str, log_name: str):
+    """`streamlit run <script>` on a free port until the block ends; yields its base URL."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    log = open(ARTIFACTS / "streamlit_server.log", "w")  # closed at teardown
+    log = open(ARTIFACTS / log_name, "w")  # closed at teardown
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false",
          # Others edit the sources while this runs: a hot reload mid-session would test a mix of versions.
          "--server.fileWatcherType", "none"],
@@ -89,6 +90,20 @@ def app_url():
     finally:
         _stop(process)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The app as a user runs it, on a free port; its base URL."""
+    with _served("app.py", "streamlit_server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chart_demo_url():
+    """tests/chart/demo_app.py (one `chart.plotly_chart`) served on a free port; its base URL."""
+    with _served("tests/chart/demo_app.py", "chart_demo_server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
