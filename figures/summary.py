@@ -10,8 +10,11 @@ from optimizers import Run, polyak_average
 
 from .style import legend_labels
 
-COLUMNS = ("optimizer", "start", "final loss", "distance to nearest minimum", "steps to tolerance", "diverged")
+COLUMNS = ("optimizer", "start", "final loss", "distance to nearest minimum", "steps to tolerance", "diverged",
+           "why it diverged")
 NUMBER_COLUMNS = ("final loss", "distance to nearest minimum")
+# Too long for a narrow table: a page may hide these, or show them as a tooltip of "diverged".
+DETAIL_COLUMNS = ("why it diverged",)
 
 
 def summary_rows(runs: Sequence[Run], *, labels: Sequence[str] | None = None,
@@ -20,7 +23,14 @@ def summary_rows(runs: Sequence[Run], *, labels: Sequence[str] | None = None,
 
     "steps to tolerance" is the first step whose loss is within `tol` of the landscape's
     lowest known minimum (None if it never gets there or no minimum is known); "diverged"
-    is "step k: reason", or "" for a start that did not diverge.
+    is "step k" (short, so that the cell is never cut) and "why it diverged" the reason, both
+    "" for a start that did not diverge.
+
+    >>> from optimizers import simulate
+    >>> run = simulate("quadratic", "sgd", [(-4.0, 2.0)], 100, record="path", lr=1.2)
+    >>> row = summary_rows([run])[0]
+    >>> row["diverged"], row["why it diverged"]
+    ('step 14', 'a coordinate exceeded 1e+08 in magnitude')
     """
     labels = list(labels) if labels is not None else legend_labels(runs)
     averaged = list(averaged) if averaged is not None else [False] * len(runs)
@@ -44,7 +54,8 @@ def summary_rows(runs: Sequence[Run], *, labels: Sequence[str] | None = None,
                     "final loss": float(losses[start, -1]),
                     "distance to nearest minimum": float(landscape.nearest_minimum_distance(points[start, -1])),
                     "steps to tolerance": int(reached[0]) if len(reached) else None,
-                    "diverged": f"step {step}: {run.divergence_reason(start)}" if step >= 0 else "",
+                    "diverged": f"step {step}" if step >= 0 else "",
+                    "why it diverged": (run.divergence_reason(start) or "") if step >= 0 else "",
                 })
     return rows
 
