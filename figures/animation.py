@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from landscapes import Landscape
 from optimizers import Run, polyak_average
 
-from .background import contour_image
+from .background import HATCH, UNDEFINED, UNDEFINED_NOTE, contour_image, undefined_share
 from .style import colour, dash, legend_labels
 
 Bounds = tuple[tuple[float, float], tuple[float, float]]
@@ -92,6 +92,8 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
     static.append(_starts(series))
     static.append(_minima(landscape))
     static.append(_divergences(runs, series))
+    if undefined_share(landscape, bounds) > 0:
+        static.append(_undefined_note())
     moving = _moving_traces(series, int(shown[current]))
     moving_indices = list(range(len(static), len(static) + len(moving)))
     frames = [{"data": _moving(series, int(k)), "name": str(int(k)), "traces": moving_indices}
@@ -204,6 +206,15 @@ def _divergences(runs: Sequence[Run], series: Sequence[Series]) -> dict:
     return {"type": "scatter", "x": xs, "y": ys, "text": texts, "mode": "markers", "name": "diverged",
             "showlegend": False, "marker": {"symbol": "x", "size": 14, "color": "#D55E00"},
             "hovertemplate": "%{text}<extra></extra>", "xaxis": "x", "yaxis": "y"}
+
+
+def _undefined_note() -> dict:
+    """A legend entry for the hatch that `contour_image` draws where f is not finite."""
+    hatch, ground = (f"rgb{colour}" for colour in (HATCH, UNDEFINED))
+    return {"type": "scatter", "x": [None], "y": [None], "mode": "lines", "fill": "toself", "name": UNDEFINED_NOTE,
+            "fillcolor": ground, "fillpattern": {"shape": "/", "fgcolor": hatch, "bgcolor": ground, "size": 6},
+            "line": {"color": hatch, "width": 1}, "showlegend": True, "legendrank": 2000, "hoverinfo": "skip",
+            "xaxis": "x", "yaxis": "y"}
 
 
 def _moving(series: Sequence[Series], step: int) -> list[dict]:
