@@ -14,28 +14,22 @@ never from user text, and names only x, y, float literals and the functions belo
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
 
+from .functions import BY_SYMPY_CLASS, FUNCTIONS
 from .symbols import x, y
 
-# name -> (NumPy function, math function)
-_FUNCTIONS = {
-    "sin": (np.sin, math.sin), "cos": (np.cos, math.cos), "tan": (np.tan, math.tan),
-    "sinh": (np.sinh, math.sinh), "cosh": (np.cosh, math.cosh), "tanh": (np.tanh, math.tanh),
-    "asin": (np.arcsin, math.asin), "acos": (np.arccos, math.acos), "atan": (np.arctan, math.atan),
-    "exp": (np.exp, math.exp), "log": (np.log, math.log), "sqrt": (np.sqrt, math.sqrt),
-    "abs": (np.abs, abs), "sign": (np.sign, lambda v: math.copysign(1.0, v) if v else v),
-}
-_SYMPY_NAMES = {
-    sp.sin: "sin", sp.cos: "cos", sp.tan: "tan", sp.sinh: "sinh", sp.cosh: "cosh",
-    sp.tanh: "tanh", sp.asin: "asin", sp.acos: "acos", sp.atan: "atan", sp.exp: "exp",
-    sp.log: "log", sp.Abs: "abs",
-}
+
+class UndifferentiableError(ValueError):
+    """The expression holds a function the generator has no rule for (see `landscapes.functions`)."""
+
+    def __init__(self, function: str) -> None:
+        super().__init__(f"cannot differentiate {function}")
+        self.function = function
 
 
 class _Emitter:
@@ -58,7 +52,10 @@ class _Emitter:
         if node in self.names:
             return self.names[node]
         if node.is_Number or node in (sp.pi, sp.E) or (node.is_number and not node.free_symbols):
-            literal = repr(float(node))
+            try:
+                literal = repr(float(node))
+            except TypeError:  # a complex constant such as I
+                raise UndifferentiableError(f"the non-real constant {node}") from None
             self.names[node] = f"({literal})"
             return self.names[node]
         if isinstance(node, sp.Add):
@@ -67,12 +64,13 @@ class _Emitter:
             name = self._mul(node)
         elif isinstance(node, sp.Pow):
             name = self._pow(node)
-        elif type(node) in _SYMPY_NAMES:
+        elif type(node) in BY_SYMPY_CLASS and len(node.args) == 1:
+            function = BY_SYMPY_CLASS[type(node)].name
             argument = self.value(node.args[0])
-            name = self.fresh(f"{_SYMPY_NAMES[type(node)]}({argument})")
-            self.tape.append((node, name, ("function", _SYMPY_NAMES[type(node)], argument)))
+            name = self.fresh(f"{function}({argument})")
+            self.tape.append((node, name, ("function", function, argument)))
         else:
-            raise ValueError(f"cannot differentiate {type(node).__name__}")
+            raise UndifferentiableError(type(node).__name__)
         self.names[node] = name
         return name
 
@@ -113,7 +111,8 @@ class _Emitter:
         for factor in factors:
             if not factor.free_symbols:
                 constant *= float(factor)
-        coefficient = -1 if constant == -1.0 else (1 if constant == 1.0 else sp.Float(constant))
+        coefficient = (sp.S.NegativeOne if constant == -1.0 else sp.S.One if constant == 1.0
+                       else sp.Float(constant))
         factors = [f for f in factors if f.free_symbols]
         numerator = [f for f in factors if not (isinstance(f, sp.Pow) and f.exp == -1)]
         denominator = [f.base for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
@@ -192,7 +191,7 @@ class _Emitter:
             elif kind == "pow":  # torch: grad · (p · a^(p−1)); sqrt: grad / (2 · result)
                 _, a, p = recipe
                 if p == 0.5:
-                    add(a, f"{g} / (2 * {name})")
+                    add(a, _backward(FUNCTIONS["sqrt"].derivative, g, a, name))
                 elif p == 2.0:
                     add(a, _times(g, f"(2.0 * {a})"))
                 else:
@@ -204,7 +203,9 @@ class _Emitter:
                 add(e, _times(g, f"({name} * log({a}))"))
             elif kind == "function":
                 _, function, a = recipe
-                add(a, _function_backward(function, a, name, g))
+                contribution = _backward(FUNCTIONS[function].derivative, g, a, name)
+                if contribution != "0.0":  # zeros_like(grad): nothing flows back
+                    add(a, contribution)
         return adjoint
 
 
@@ -213,25 +214,16 @@ def _times(g: str, factor: str) -> str:
     return factor if g == "1.0" else f"{g} * {factor}"
 
 
-def _function_backward(function: str, a: str, result: str, g: str) -> str:
-    """torch's derivatives.yaml formulas for the whitelisted functions."""
-    factor = {
-        "sin": f"cos({a})",
-        "cos": f"-sin({a})",
-        "tan": f"(1.0 + {result} * {result})",
-        "sinh": f"cosh({a})",
-        "cosh": f"sinh({a})",
-        "tanh": f"(1.0 - {result} * {result})",
-        "asin": f"(1.0 / sqrt(-{a} * {a} + 1.0))",
-        "acos": f"-(1.0 / sqrt(-{a} * {a} + 1.0))",
-        "exp": result,
-        "abs": f"sign({a})",
-    }
-    if function == "atan":
-        return f"{g} / ({a} * {a} + 1.0)"
-    if function == "log":
-        return f"{g} / {a}"
-    return _times(g, factor[function])
+_ROLE = re.compile(r"\b(grad|self|result)\b")
+
+
+def _backward(derivative: str, g: str, a: str, result: str) -> str:
+    """A derivatives.yaml formula (in grad, self, result) as code in the generated names.
+
+    ``grad * ...`` with grad exactly 1 drops the product (1·v = v: one NumPy call less)."""
+    if g == "1.0" and derivative.startswith("grad * "):
+        derivative = derivative[len("grad * "):]
+    return _ROLE.sub(lambda m: {"grad": g, "self": a, "result": result}[m.group()], derivative)
 
 
 def gradient_source(expression: sp.Expr, with_value: bool = False) -> str:
@@ -288,8 +280,8 @@ def compile_gradient(expression: sp.Expr, module: str, with_value: bool = False)
     """``gradient(x, y) -> (f_x, f_y)`` (or ``(f, f_x, f_y)`` with_value) for NumPy arrays
     (module "numpy") or Python floats ("math")."""
     source = gradient_source(expression, with_value)
-    column = 0 if module == "numpy" else 1
-    namespace = {name: functions[column] for name, functions in _FUNCTIONS.items()}
+    namespace = {name: record.numpy if module == "numpy" else record.math
+                 for name, record in FUNCTIONS.items()}
     namespace["__builtins__"] = {}
     code = compile(source, "<gradient>", "exec")
     exec(code, namespace)  # generated from a SymPy tree (see module docstring), not user text

@@ -11,7 +11,8 @@ import tokenize
 import pytest
 
 from landscapes import get_landscape, landscape_names, parse_formula
-from landscapes.autodiff import _FUNCTIONS, gradient_source
+from landscapes.autodiff import gradient_source
+from landscapes.functions import FUNCTIONS
 
 FORMULAS = [
     "x**2 + 3*sin(y)", "exp(-x**2 - y**2)", "abs(x) + abs(y)", "log(1 + x**2) / (1 + y**2)",
@@ -30,7 +31,7 @@ def names_in(source: str) -> set[str]:
                          + [get_landscape(n).expression for n in landscape_names()])
 def test_generated_source_names_only_coordinates_temporaries_and_whitelisted_functions(expression, with_value):
     source = gradient_source(expression, with_value)
-    allowed = {"gradient", "x", "y"} | set(_FUNCTIONS)
+    allowed = {"gradient", "x", "y"} | set(FUNCTIONS)
     temporaries = {name for name in names_in(source) if name[0] == "t" and name[1:].isdigit()}
     strangers = names_in(source) - allowed - temporaries
     assert not strangers, source

@@ -7,19 +7,24 @@ import math
 import multiprocessing
 import os
 import string
+import sys
 import time
+import types
 import uuid
 from pathlib import Path
 from unittest import mock
 
+import landscape_child_stubs
 import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import landscapes.custom
 import landscapes.parser
 from landscapes import DerivationTimeout, FormulaError, from_expression, parse_formula, x, y
+from landscapes.custom import derive_with_time_limit
 from landscapes.parser import MAX_EXPONENT, MAX_LENGTH
 
 REFUSAL_SECONDS = 2.0
@@ -278,37 +283,49 @@ def test_derivation_time_limit_stops_the_child_and_the_next_derivation_works():
     assert math.isclose(gx, numeric, rel_tol=1e-6)
 
 
-def _derive_forever(expression):
-    time.sleep(60)
+@pytest.fixture(scope="module")
+def running_forkserver():
+    """The first derivation also starts the forkserver (about a second): not what these tests time."""
+    derive_with_time_limit(x**2)
 
 
-def _die_without_answering(expression):
-    os._exit(3)
-
-
-def _fail(expression):
-    raise RuntimeError("boom")
-
-
-def test_a_derivation_that_never_finishes_is_killed_at_the_time_limit():
-    # The child is forked, so it inherits the patched derive.
-    with mock.patch("landscapes.custom.derive", _derive_forever):
-        started = time.perf_counter()
-        with pytest.raises(DerivationTimeout):
-            from_expression("x**2 + y**2", time_limit=0.2)
+def test_a_derivation_that_never_finishes_is_killed_at_the_time_limit(running_forkserver):
+    started = time.perf_counter()
+    with pytest.raises(DerivationTimeout):
+        derive_with_time_limit(x**2 + y**2, time_limit=0.2, derivation=landscape_child_stubs.derive_forever)
     assert time.perf_counter() - started < REFUSAL_SECONDS
     assert multiprocessing.active_children() == []
 
 
-@pytest.mark.parametrize("derive", [_die_without_answering, _fail], ids=["child dies", "child raises"])
-def test_a_derivation_that_fails_in_the_child_is_a_formula_error(derive):
-    with mock.patch("landscapes.custom.derive", derive):
-        started = time.perf_counter()
-        with pytest.raises(FormulaError, match="differentiat") as refusal:
-            from_expression("x**2 + y**2", time_limit=5.0)
+@pytest.mark.parametrize("derivation", [landscape_child_stubs.die_without_answering, landscape_child_stubs.fail],
+                         ids=["child dies", "child raises"])
+def test_a_derivation_that_fails_in_the_child_is_a_formula_error(running_forkserver, derivation):
+    started = time.perf_counter()
+    with pytest.raises(FormulaError, match="differentiat") as refusal:
+        derive_with_time_limit(x**2 + y**2, time_limit=5.0, derivation=derivation)
     assert not isinstance(refusal.value, DerivationTimeout)
     assert time.perf_counter() - started < REFUSAL_SECONDS
     assert multiprocessing.active_children() == []
+
+
+def test_the_derivation_child_comes_from_a_forkserver_not_from_the_threaded_caller(running_forkserver):
+    (parent,) = derive_with_time_limit(x, derivation=landscape_child_stubs.parent_process_id)
+    assert int(parent) != os.getpid()
+    assert landscapes.custom._context.get_start_method() == "forkserver"
+
+
+def test_the_child_does_not_run_the_callers_main_script_as_streamlit_installs_it(tmp_path, monkeypatch):
+    # Streamlit runs a page as a module named __main__ whose __file__ is the page; multiprocessing
+    # would have every spawned or forkserver child run that page again.
+    marker = tmp_path / "page ran"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    landscape = from_expression("x**2 + y")
+    assert landscape.scalar_gradient(1.0, 0.0) == (2.0, 1.0)
+    assert not marker.exists()
 
 
 # -- nothing reaches eval, exec, sympify or parse_expr ---------------------------------------------
