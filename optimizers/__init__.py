@@ -10,12 +10,12 @@ from __future__ import annotations
 
 # Importing the families registers their optimizers, in the order the UI lists them.
 from . import adam, adaptive, newton, sgd  # noqa: F401  (registration)
-from .registry import OPTIMIZERS, Hyperparameter, HyperparameterError, Optimizer, Rule
+from .registry import OPTIMIZERS, Constraint, Equation, Hyperparameter, HyperparameterError, Optimizer, Rule
 from .schedules import SCHEDULES, Schedule, learning_rates
 from .simulate import LIMIT, Run, get_optimizer, optimizer_names, polyak_average, simulate
 
 __all__ = [
-    "LIMIT", "OPTIMIZERS", "SCHEDULES", "Hyperparameter", "HyperparameterError", "Optimizer",
+    "LIMIT", "OPTIMIZERS", "SCHEDULES", "Constraint", "Equation", "Hyperparameter", "HyperparameterError", "Optimizer",
     "Rule", "Run", "Schedule", "get_optimizer", "learning_rates", "optimizer_names",
     "polyak_average", "schedule_names", "simulate",
 ]

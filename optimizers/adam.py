@@ -6,6 +6,7 @@ import math
 
 from . import shared
 from .registry import (
+    Equation,
     Hyperparameter,
     Optimizer,
     Rule,
@@ -14,7 +15,10 @@ from .registry import (
     eps,
     lr,
     register,
+    switched_off,
+    switched_on,
     weight_decay,
+    weight_decay_equations,
 )
 from .shared import apply_weight_decay, average_of_squares, bias_correction, lerp
 
@@ -25,7 +29,8 @@ BIAS_CORRECTION = Hyperparameter("bias_correction", True, "divide the moments by
 
 
 def adam(xp, *, lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay, bias_correction) -> Rule:
-    """torch.optim.Adam (and AdamW, which is Adam with decoupled weight decay)."""
+    """torch.optim.Adam, plus two variants the slides teach: bias correction off, and decoupled
+    weight decay (then it is torch.optim.AdamW)."""
     beta1, beta2 = betas
     corrected = bias_correction  # the keyword (torch-style name) shadows shared.bias_correction here
 
@@ -51,12 +56,27 @@ def adam(xp, *, lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay, b
     return Rule(init, update)
 
 
-ADAM_EQUATIONS = "\n".join([
-    r"m_t = \beta_1 m_{t-1} + (1-\beta_1)\, g_t",
-    r"v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2",
-    r"\hat m_t = \frac{m_t}{1-\beta_1^t}, \quad \hat v_t = \frac{v_t}{1-\beta_2^t}",
-    r"\theta_t = \theta_{t-1} - \eta\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}",
-])
+def adamw(xp, **hyperparameters) -> Rule:
+    """torch.optim.AdamW: `adam` with decoupled weight decay on by default."""
+    return adam(xp, **hyperparameters)
+
+
+FIRST_MOMENT = Equation(r"m_t = \beta_1 m_{t-1} + (1-\beta_1)\, g_t")
+SECOND_MOMENT = Equation(r"v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2")
+CORRECTED = switched_on("bias_correction")
+UNCORRECTED = switched_off("bias_correction")
+AMS, NOT_AMS = switched_on("amsgrad"), switched_off("amsgrad")
+ADAM_EQUATIONS = (
+    *weight_decay_equations(decoupled_option=True),
+    FIRST_MOMENT,
+    SECOND_MOMENT,
+    Equation(r"v^{\max}_t = \max(v^{\max}_{t-1},\ v_t)", AMS),
+    Equation(r"\hat m_t = \frac{m_t}{1-\beta_1^t}, \quad \hat v_t = \frac{v_t}{1-\beta_2^t}", CORRECTED & NOT_AMS),
+    Equation(r"\hat m_t = \frac{m_t}{1-\beta_1^t}, \quad \hat v_t = \frac{v^{\max}_t}{1-\beta_2^t}", CORRECTED & AMS),
+    Equation(r"\theta_t = \theta_{t-1} - \eta\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}", CORRECTED),
+    Equation(r"\theta_t = \theta_{t-1} - \eta\, \frac{m_t}{\sqrt{v_t} + \epsilon}", UNCORRECTED & NOT_AMS),
+    Equation(r"\theta_t = \theta_{t-1} - \eta\, \frac{m_t}{\sqrt{v^{\max}_t} + \epsilon}", UNCORRECTED & AMS),
+)
 MOMENT_LABELS = {"first_moment": "m", "second_moment": "v", "max_second_moment": r"\hat v^{\max}"}
 
 register(Optimizer(
@@ -75,10 +95,10 @@ register(Optimizer(
 register(Optimizer(
     name="adamw",
     title="AdamW",
-    build=adam,
+    build=adamw,
     hyperparameters=(lr(0.001), betas(), eps(1e-8), weight_decay(0.01), AMSGRAD, decoupled(True),
                      BIAS_CORRECTION),
-    equations=r"\theta_{t-1} \leftarrow \theta_{t-1}(1 - \eta\lambda)" + "\n" + ADAM_EQUATIONS,
+    equations=ADAM_EQUATIONS,
     reference="Loshchilov & Hutter 2019; torch.optim.AdamW",
     summary="Adam with decoupled weight decay: θ shrinks by ηλ directly instead of through "
             "the rescaled gradient.",
@@ -108,11 +128,12 @@ register(Optimizer(
     title="Adamax",
     build=adamax,
     hyperparameters=(lr(0.002), betas(), eps(1e-8), weight_decay()),
-    equations="\n".join([
-        r"m_t = \beta_1 m_{t-1} + (1-\beta_1)\, g_t",
-        r"u_t = \max(\beta_2 u_{t-1},\ |g_t| + \epsilon)",
-        r"\theta_t = \theta_{t-1} - \frac{\eta}{1-\beta_1^t}\, \frac{m_t}{u_t}",
-    ]),
+    equations=(
+        *weight_decay_equations(decoupled_option=False),
+        FIRST_MOMENT,
+        Equation(r"u_t = \max(\beta_2 u_{t-1},\ |g_t| + \epsilon)"),
+        Equation(r"\theta_t = \theta_{t-1} - \frac{\eta}{1-\beta_1^t}\, \frac{m_t}{u_t}"),
+    ),
     reference="Kingma & Ba 2015, §7; torch.optim.Adamax",
     summary="Adam with the infinity norm: the denominator is a decaying maximum of |g|.",
     state_labels={"first_moment": "m", "infinity_norm": "u"},
@@ -154,12 +175,15 @@ register(Optimizer(
                        "μ_t = β₁(1 − ½·0.96^{tψ})", r"\psi", low=0.0),
         decoupled(),
     ),
-    equations="\n".join([
-        r"\mu_t = \beta_1\big(1 - \tfrac12\, 0.96^{t\psi}\big)",
-        r"m_t = \beta_1 m_{t-1} + (1-\beta_1)\, g_t, \quad v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2",
-        r"\theta_t = \theta_{t-1} - \frac{\eta}{\sqrt{v_t/(1-\beta_2^t)} + \epsilon}"
-        r"\Big(\frac{(1-\mu_t)\, g_t}{1-\prod_{i\le t}\mu_i} + \frac{\mu_{t+1}\, m_t}{1-\prod_{i\le t+1}\mu_i}\Big)",
-    ]),
+    equations=(
+        *weight_decay_equations(decoupled_option=True),
+        Equation(r"\mu_t = \beta_1\big(1 - \tfrac12\, 0.96^{t\psi}\big)"),
+        FIRST_MOMENT,
+        SECOND_MOMENT,
+        Equation(r"\theta_t = \theta_{t-1} - \frac{\eta}{\sqrt{v_t/(1-\beta_2^t)} + \epsilon}"
+                 r"\Big(\frac{(1-\mu_t)\, g_t}{1-\prod_{i\le t}\mu_i} + \frac{\mu_{t+1}\, m_t}"
+                 r"{1-\prod_{i\le t+1}\mu_i}\Big)"),
+    ),
     reference="Dozat 2016; torch.optim.NAdam",
     summary="Adam with Nesterov momentum: the step uses the momentum it is about to have.",
     state_labels={"first_moment": "m", "second_moment": "v"},
@@ -196,11 +220,16 @@ register(Optimizer(
     title="RAdam",
     build=radam,
     hyperparameters=(lr(0.001), betas(), eps(1e-8), weight_decay(), decoupled()),
-    equations="\n".join([
-        r"\rho_t = \rho_\infty - \frac{2t\beta_2^t}{1-\beta_2^t}, \quad \rho_\infty = \frac{2}{1-\beta_2} - 1",
-        r"\theta_t = \theta_{t-1} - \eta\, \hat m_t \cdot \begin{cases} r_t\, \frac{\sqrt{1-\beta_2^t}}"
-        r"{\sqrt{v_t}+\epsilon} & \rho_t > 5 \\ 1 & \text{otherwise} \end{cases}",
-    ]),
+    equations=(
+        *weight_decay_equations(decoupled_option=True),
+        FIRST_MOMENT,
+        SECOND_MOMENT,
+        Equation(r"\hat m_t = \frac{m_t}{1-\beta_1^t}, \quad \rho_t = \rho_\infty - \frac{2t\beta_2^t}"
+                 r"{1-\beta_2^t}, \quad \rho_\infty = \frac{2}{1-\beta_2} - 1"),
+        Equation(r"r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\,\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\,\rho_t}}"),
+        Equation(r"\theta_t = \theta_{t-1} - \eta\, \hat m_t \cdot \begin{cases} r_t\, \frac{\sqrt{1-\beta_2^t}}"
+                 r"{\sqrt{v_t}+\epsilon} & \rho_t > 5 \\ 1 & \text{otherwise} \end{cases}"),
+    ),
     reference="Liu et al. 2020; torch.optim.RAdam",
     summary="Adam that starts as plain momentum until enough squared gradients are averaged "
             "for the adaptive rate to be trusted (a built-in warmup).",
@@ -235,11 +264,12 @@ register(Optimizer(
         lr(0.001), betas(), eps(1e-16),
         Hyperparameter("eps_root", 1e-16, "ε added inside the square root", r"\epsilon_{root}", low=0.0),
     ),
-    equations="\n".join([
-        r"m_t = \beta_1 m_{t-1} + (1-\beta_1)\, g_t",
-        r"s_t = \beta_2 s_{t-1} + (1-\beta_2)\,(g_t - m_t)^2 + \epsilon_{root}",
-        r"\theta_t = \theta_{t-1} - \eta\, \frac{m_t/(1-\beta_1^t)}{\sqrt{s_t/(1-\beta_2^t)} + \epsilon}",
-    ]),
+    equations=(
+        Equation(r"g_t = \nabla f(\theta_{t-1})"),
+        FIRST_MOMENT,
+        Equation(r"s_t = \beta_2 s_{t-1} + (1-\beta_2)\,(g_t - m_t)^2 + \epsilon_{root}"),
+        Equation(r"\theta_t = \theta_{t-1} - \eta\, \frac{m_t/(1-\beta_1^t)}{\sqrt{s_t/(1-\beta_2^t)} + \epsilon}"),
+    ),
     reference="Zhuang et al. 2020; optax.adabelief",
     summary="Adam whose denominator is the gradient's variance around its running mean: big "
             "steps where the gradient is predictable, small ones where it surprises.",

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from .registry import Hyperparameter, HyperparameterError, Optimizer, Rule, eps, lr, register, weight_decay
+from .registry import (
+    Constraint,
+    Equation,
+    Hyperparameter,
+    Optimizer,
+    Rule,
+    eps,
+    lr,
+    ordered_pair,
+    positive,
+    register,
+    switched_off,
+    switched_on,
+    weight_decay,
+    weight_decay_equations,
+    zero,
+)
 from .shared import apply_weight_decay, average_of_squares, lerp
 
 
@@ -33,10 +49,13 @@ register(Optimizer(
                        "gradients", "G_0", low=0.0),
         eps(1e-10),
     ),
-    equations="\n".join([
-        r"G_t = G_{t-1} + g_t^2",
-        r"\theta_t = \theta_{t-1} - \frac{\eta}{\sqrt{G_t} + \epsilon}\, g_t",
-    ]),
+    equations=(
+        *weight_decay_equations(decoupled_option=False),
+        Equation(r"G_t = G_{t-1} + g_t^2"),
+        Equation(r"\theta_t = \theta_{t-1} - \frac{\eta}{\sqrt{G_t} + \epsilon}\, g_t", zero("lr_decay")),
+        Equation(r"\eta_t = \frac{\eta}{1 + (t-1)\,k}", positive("lr_decay")),
+        Equation(r"\theta_t = \theta_{t-1} - \frac{\eta_t}{\sqrt{G_t} + \epsilon}\, g_t", positive("lr_decay")),
+    ),
     reference="Duchi, Hazan & Singer 2011; torch.optim.Adagrad",
     summary="Divides each coordinate's step by the root of its summed squared gradients: "
             "steep directions are damped, flat ones sped up, and every step shrinks to zero.",
@@ -88,10 +107,20 @@ register(Optimizer(
         Hyperparameter("centered", False, "divide by the gradient's variance instead of its raw "
                        "second moment", kind="bool"),
     ),
-    equations="\n".join([
-        r"v_t = \alpha v_{t-1} + (1-\alpha)\, g_t^2",
-        r"\theta_t = \theta_{t-1} - \frac{\eta}{\sqrt{v_t} + \epsilon}\, g_t",
-    ]),
+    equations=(
+        *weight_decay_equations(decoupled_option=False),
+        Equation(r"v_t = \alpha v_{t-1} + (1-\alpha)\, g_t^2"),
+        Equation(r"\bar g_t = \alpha \bar g_{t-1} + (1-\alpha)\, g_t", switched_on("centered")),
+        Equation(r"\theta_t = \theta_{t-1} - \eta\, \frac{g_t}{\sqrt{v_t} + \epsilon}",
+                 zero("momentum") & switched_off("centered")),
+        Equation(r"\theta_t = \theta_{t-1} - \eta\, \frac{g_t}{\sqrt{v_t - \bar g_t^2} + \epsilon}",
+                 zero("momentum") & switched_on("centered")),
+        Equation(r"b_t = \mu\, b_{t-1} + \frac{g_t}{\sqrt{v_t} + \epsilon}",
+                 positive("momentum") & switched_off("centered")),
+        Equation(r"b_t = \mu\, b_{t-1} + \frac{g_t}{\sqrt{v_t - \bar g_t^2} + \epsilon}",
+                 positive("momentum") & switched_on("centered")),
+        Equation(r"\theta_t = \theta_{t-1} - \eta\, b_t", positive("momentum")),
+    ),
     reference="Hinton, Neural Networks for ML, lecture 6e (2012); torch.optim.RMSprop",
     summary="Leaky Adagrad: a running average of squared gradients forgets the distant past, "
             "so steps do not shrink to zero.",
@@ -123,12 +152,13 @@ register(Optimizer(
         eps(1e-6),
         weight_decay(),
     ),
-    equations="\n".join([
-        r"v_t = \rho v_{t-1} + (1-\rho)\, g_t^2",
-        r"\Delta_t = \frac{\sqrt{u_{t-1} + \epsilon}}{\sqrt{v_t + \epsilon}}\, g_t",
-        r"u_t = \rho u_{t-1} + (1-\rho)\, \Delta_t^2",
-        r"\theta_t = \theta_{t-1} - \eta\, \Delta_t",
-    ]),
+    equations=(
+        *weight_decay_equations(decoupled_option=False),
+        Equation(r"v_t = \rho v_{t-1} + (1-\rho)\, g_t^2"),
+        Equation(r"\Delta_t = \frac{\sqrt{u_{t-1} + \epsilon}}{\sqrt{v_t + \epsilon}}\, g_t"),
+        Equation(r"u_t = \rho u_{t-1} + (1-\rho)\, \Delta_t^2"),
+        Equation(r"\theta_t = \theta_{t-1} - \eta\, \Delta_t"),
+    ),
     reference="Zeiler 2012; torch.optim.Adadelta",
     summary="RMSProp whose step is measured in the units of past updates: no learning rate to tune.",
     state_labels={"square_average": "v", "delta_average": "u"},
@@ -155,13 +185,8 @@ def rprop(xp, *, lr, etas, step_sizes) -> Rule:
     return Rule(init, update)
 
 
-def _check_rprop(values: dict) -> None:
-    eta_minus, eta_plus = values["etas"]
-    if not 0 < eta_minus < 1 < eta_plus:
-        raise HyperparameterError(f"etas = {values['etas']} must satisfy 0 < η₋ < 1 < η₊")
-    smallest, largest = values["step_sizes"]
-    if smallest > largest:
-        raise HyperparameterError(f"step_sizes = {values['step_sizes']} must be (min, max) with min ≤ max")
+ETAS_STRADDLE_ONE = Constraint(("etas",), lambda etas: 0 < etas[0] < 1 < etas[1],
+                               "etas = (η₋, η₊) must satisfy 0 < η₋ < 1 < η₊")
 
 
 register(Optimizer(
@@ -175,14 +200,17 @@ register(Optimizer(
         Hyperparameter("step_sizes", (1e-6, 50.0), "(min, max) allowed step size",
                        r"\Delta_{\min}, \Delta_{\max}", low=0.0, kind="pair"),
     ),
-    equations="\n".join([
-        r"\Delta_t = \mathrm{clip}\big(\Delta_{t-1}\cdot\{\eta_+, \eta_-, 1\}"
-        r"_{\operatorname{sign}(g_t g_{t-1})}\big)",
-        r"\theta_t = \theta_{t-1} - \operatorname{sign}(g_t)\, \Delta_t",
-    ]),
+    equations=(
+        Equation(r"g_t = \nabla f(\theta_{t-1}), \quad \Delta_0 = \eta"),
+        Equation(r"\Delta_t = \mathrm{clip}\Big(\Delta_{t-1} \cdot \begin{cases} \eta_+ & g_t g_{t-1} > 0 \\ "
+                 r"\eta_- & g_t g_{t-1} < 0 \\ 1 & \text{otherwise} \end{cases},\ \Delta_{\min},\ "
+                 r"\Delta_{\max}\Big)"),
+        Equation(r"g_t \leftarrow 0 \quad \text{where } g_t g_{t-1} < 0"),
+        Equation(r"\theta_t = \theta_{t-1} - \operatorname{sign}(g_t)\, \Delta_t"),
+    ),
     reference="Riedmiller & Braun 1993; torch.optim.Rprop",
     summary="Uses only the gradient's sign: each coordinate's step grows while the sign holds "
             "and shrinks when it flips.",
-    check=_check_rprop,
+    constraints=(ETAS_STRADDLE_ONE, ordered_pair("step_sizes", "step_sizes must be (min, max) with min ≤ max")),
     state_labels={"step_size": r"\Delta", "previous_grad": "g_{t-1}"},
 ))

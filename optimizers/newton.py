@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import Hyperparameter, Optimizer, Rule, register
+from .registry import Equation, Hyperparameter, Optimizer, Rule, register
 
 
 def newton(xp, *, lr, damping, landscape) -> Rule:
@@ -34,8 +34,8 @@ register(Optimizer(
         Hyperparameter("damping", 0.0, "δ added to the Hessian's diagonal (Levenberg damping)",
                        r"\delta", low=0.0),
     ),
-    equations=(r"\theta_t = \theta_{t-1} - \eta\, \big(\nabla^2 f(\theta_{t-1}) + \delta I\big)^{-1}"
-               r" \nabla f(\theta_{t-1})"),
+    equations=(Equation(r"\theta_t = \theta_{t-1} - \eta\, \big(\nabla^2 f(\theta_{t-1}) + \delta I\big)^{-1}"
+                        r" \nabla f(\theta_{t-1})"),),
     reference="Nocedal & Wright, Numerical Optimization, ch. 3",
     summary="Uses the curvature: one step to the minimum of a quadratic, but it heads for any "
             "point of zero gradient — saddles included.",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -107,23 +108,85 @@ class Hyperparameter:
 
 
 @dataclass(frozen=True)
+class Constraint:
+    """A rule that spans several hyperparameters, checked once each is inside its own range.
+
+    `holds` receives the named values as keywords; `message` states the rule (the refusal
+    adds the values given). Validation and the tests' strategies both read it.
+    """
+
+    names: tuple[str, ...]
+    holds: Callable[..., bool]
+    message: str
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        if not self.holds(**{name: values[name] for name in self.names}):
+            given = ", ".join(f"{name} = {values[name]!r}" for name in self.names)
+            raise HyperparameterError(f"{self.message} (got {given})")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """When an equation applies: a test of the hyperparameters and the same test in words."""
+
+    text: str
+    test: Callable[[Mapping[str, Any]], bool]
+
+    def __call__(self, values: Mapping[str, Any]) -> bool:
+        return bool(self.test(values))
+
+    def __and__(self, other: Condition) -> Condition:
+        if not self.text:
+            return other
+        return Condition(f"{self.text} and {other.text}", lambda values: self(values) and other(values))
+
+
+ALWAYS = Condition("", lambda values: True)
+
+
+def switched_on(name: str) -> Condition:
+    return Condition(name, lambda values: bool(values[name]))
+
+
+def switched_off(name: str) -> Condition:
+    return Condition(f"not {name}", lambda values: not values[name])
+
+
+def positive(name: str) -> Condition:
+    return Condition(f"{name} > 0", lambda values: values[name] > 0)
+
+
+def zero(name: str) -> Condition:
+    return Condition(f"{name} = 0", lambda values: values[name] == 0)
+
+
+class Equation(NamedTuple):
+    """One line of an update rule in LaTeX (KaTeX-compatible, for st.latex) and when it applies."""
+
+    latex: str
+    when: Condition = ALWAYS
+
+
+@dataclass(frozen=True)
 class Optimizer:
     """Everything about one optimizer: the UI, validation, lecture mode and docs read this.
 
     `build(xp, **hyperparameters) -> Rule` binds the hyperparameters; `xp` is the array
-    namespace (see `backend`). `equations` is LaTeX, one update per line.
+    namespace (see `backend`). `equations` lists the update, one LaTeX line each, every
+    variant its hyperparameters switch on; `equations_for` picks those of one setting.
+    `constraints` are the rules spanning several hyperparameters (torch's own checks).
     """
 
     name: str
     title: str
     build: Callable[..., Rule]
     hyperparameters: tuple[Hyperparameter, ...]
-    equations: str
+    equations: tuple[Equation, ...]
     reference: str
     summary: str = ""
     elementwise: bool = True       # False: coordinates are coupled (Newton), NumPy path only
     needs_landscape: bool = False  # build() also receives `landscape=` (for the Hessian)
-    check: Callable[[dict], None] | None = field(default=None, repr=False)
+    constraints: tuple[Constraint, ...] = ()
     state_labels: dict[str, str] = field(default_factory=dict)  # state key -> LaTeX symbol
 
     @property
@@ -132,23 +195,66 @@ class Optimizer:
 
     def validate(self, **given: Any) -> dict[str, Any]:
         """All hyperparameters, defaults filled in and checked; `HyperparameterError` if not."""
+        values = self._checked(given)
+        for constraint in self.constraints:
+            constraint.check(values)
+        return values
+
+    def equations_for(self, hyperparameters: Mapping[str, Any] | None = None) -> list[str]:
+        r"""The LaTeX lines of the update these settings use, in order (defaults fill the rest).
+
+        Each value is checked against its range (`HyperparameterError` if outside); the
+        cross-hyperparameter constraints are not, so an invalid combination still shows its math.
+
+        >>> from optimizers import get_optimizer
+        >>> print(get_optimizer("rmsprop").equations_for({"centered": True})[-1])
+        \theta_t = \theta_{t-1} - \eta\, \frac{g_t}{\sqrt{v_t - \bar g_t^2} + \epsilon}
+        """
+        values = self._checked(dict(hyperparameters or {}))
+        return [equation.latex for equation in self.equations if equation.when(values)]
+
+    def _checked(self, given: Mapping[str, Any]) -> dict[str, Any]:
         specs = {h.name: h for h in self.hyperparameters}
         unknown = sorted(set(given) - set(specs))
         if unknown:
             raise HyperparameterError(
                 f"{self.title} has no hyperparameter {', '.join(map(repr, unknown))}; "
                 f"its hyperparameters are {', '.join(specs)}")
-        values = {name: spec.check(given.get(name, spec.default)) for name, spec in specs.items()}
-        if self.check is not None:
-            self.check(values)
-        return values
+        return {name: spec.check(given.get(name, spec.default)) for name, spec in specs.items()}
+
+    def docstring(self) -> str:
+        """The update function's documentation, written from this record (see `register`)."""
+        notes = inspect.cleandoc(getattr(self.build, "notes", self.build.__doc__) or "")
+        width = max(len(e.latex) for e in self.equations)
+        lines = [f"{self.title}: {self.summary}", "", *([notes, ""] if notes else []),
+                 "Update (LaTeX; every variant, with the settings that switch it on):", ""]
+        lines += [f"    {e.latex.ljust(width)}   [{e.when.text}]" if e.when.text else f"    {e.latex}"
+                  for e in self.equations]
+        lines += ["", "Hyperparameters (torch.optim's keywords and defaults):", ""]
+        for h in self.hyperparameters:
+            symbol = f" (${h.symbol}$)" if h.symbol else ""
+            lines.append(f"    {h.name}{symbol}: {h.meaning}; default {h.default!r}, {h.range_text}")
+        if self.constraints:
+            lines += ["", "Constraints:", "", *(f"    {c.message}" for c in self.constraints)]
+        start = "[(-1.5, 2.0)]"
+        lines += ["", f"Reference: {self.reference}", "", "Example:", "",
+                  ">>> from optimizers import simulate",
+                  f'>>> run = simulate("rosenbrock", "{self.name}", starts={start}, steps=3)',
+                  ">>> run.points.shape", "(1, 4, 2)", ""]
+        return "\n".join(lines)
 
 
 OPTIMIZERS: dict[str, Optimizer] = {}
 
 
 def register(optimizer: Optimizer) -> Optimizer:
+    """Add the record to OPTIMIZERS and write its update function's docstring from it
+    (so ``help(adam)`` shows the equations). Each record has its own update function."""
+    if any(other.build is optimizer.build for other in OPTIMIZERS.values()):
+        raise ValueError(f"{optimizer.name}: its build function is another record's; give it its own")
     OPTIMIZERS[optimizer.name] = optimizer
+    optimizer.build.notes = optimizer.build.__doc__  # the hand-written part, kept for docstring()
+    optimizer.build.__doc__ = optimizer.docstring()
     return optimizer
 
 
@@ -177,3 +283,25 @@ def betas(default: tuple[float, float] = (0.9, 0.999)) -> Hyperparameter:
 def eps(default: float) -> Hyperparameter:
     return Hyperparameter("eps", default, "ε added to the denominator to avoid division by 0",
                           r"\epsilon", low=0.0, low_open=True)
+
+
+# Shared equation lines: the gradient each weight-decay mode steps with.
+def weight_decay_equations(decoupled_option: bool) -> tuple[Equation, ...]:
+    """The first lines of an update: plain gradient, L2 (torch's `weight_decay`, λθ added to
+    the gradient) or, where the optimizer offers `decoupled_weight_decay`, θ shrunk directly."""
+    if not decoupled_option:
+        return (Equation(r"g_t = \nabla f(\theta_{t-1})", zero("weight_decay")),
+                Equation(r"g_t = \nabla f(\theta_{t-1}) + \lambda\, \theta_{t-1}", positive("weight_decay")))
+    decoupled_decay = positive("weight_decay") & switched_on("decoupled_weight_decay")
+    l2 = positive("weight_decay") & switched_off("decoupled_weight_decay")
+    return (
+        Equation(r"\theta_{t-1} \leftarrow (1 - \eta\lambda)\, \theta_{t-1}", decoupled_decay),
+        Equation(r"g_t = \nabla f(\theta_{t-1})",
+                 Condition("weight_decay = 0 or decoupled_weight_decay", lambda values: not l2(values))),
+        Equation(r"g_t = \nabla f(\theta_{t-1}) + \lambda\, \theta_{t-1}", l2),
+    )
+
+
+def ordered_pair(name: str, text: str) -> Constraint:
+    """A (min, max) pair whose first element must not exceed the second."""
+    return Constraint((name,), lambda **values: values[name][0] <= values[name][1], text)

@@ -17,25 +17,41 @@ from typing import Any
 
 import numpy as np
 
-from .registry import Hyperparameter, HyperparameterError
+from .registry import Constraint, Hyperparameter, HyperparameterError
+
+TORCH_SCHEDULERS = "torch.optim.lr_scheduler"
 
 
 @dataclass(frozen=True)
 class Schedule:
+    """One schedule: its name, LaTeX formula, arguments (as torch spells them) and origin.
+
+    `torch_class` is the torch class it reproduces ("torch.optim.lr_scheduler.StepLR"), or ""
+    for the slides' schedules that torch lacks: the UI can say "torch's" or "the slides'".
+    """
+
     name: str
     title: str
     function: Callable[..., np.ndarray]
     arguments: tuple[Hyperparameter, ...]
     formula: str  # LaTeX of η_t
-    from_torch: bool = True
+    torch_class: str = ""
+    constraints: tuple[Constraint, ...] = ()
+
+    @property
+    def origin(self) -> str:
+        """Where the schedule comes from, in words: "torch.optim.lr_scheduler.StepLR" or "the slides"."""
+        return self.torch_class or "the slides (not in torch)"
 
 
 SCHEDULES: dict[str, Schedule] = {}
 
 
-def _schedule(name: str, title: str, formula: str, *arguments: Hyperparameter, from_torch: bool = True):
+def _schedule(name: str, title: str, formula: str, *arguments: Hyperparameter, in_torch: bool = True,
+              constraints: tuple[Constraint, ...] = ()):
     def register(function: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
-        SCHEDULES[name] = Schedule(name, title, function, arguments, formula, from_torch)
+        torch_class = f"{TORCH_SCHEDULERS}.{name}" if in_torch else ""
+        SCHEDULES[name] = Schedule(name, title, function, arguments, formula, torch_class, constraints)
         return function
     return register
 
@@ -145,7 +161,11 @@ def cyclic_lr(base_lr_unused, steps, *, base_lr, max_lr, step_size_up=2000, step
            Hyperparameter("final_div_factor", 1e4, "final rate = initial rate / final_div_factor", "d_f",
                           low=0.0, low_open=True),
            Hyperparameter("three_phase", False, "annealing back to the initial rate before the "
-                          "final decay", kind="bool"))
+                          "final decay", kind="bool"),
+           constraints=(Constraint(("pct_start", "total_steps"),
+                                   lambda pct_start, total_steps: float(pct_start * total_steps) != 1,
+                                   "OneCycleLR needs pct_start × total_steps ≠ 1: the warm-up would end at "
+                                   "step 0 and have no length (torch divides by zero there)"),))
 def one_cycle_lr(base_lr_unused, steps, *, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos",
                  div_factor=25.0, final_div_factor=1e4, three_phase=False):
     if steps > total_steps:
@@ -153,10 +173,7 @@ def one_cycle_lr(base_lr_unused, steps, *, max_lr, total_steps, pct_start=0.3, a
                                   f"({steps} steps); torch raises here too")
     initial = max_lr / div_factor
     final = initial / final_div_factor
-    warm_end = float(pct_start * total_steps) - 1
-    if warm_end == 0:
-        raise HyperparameterError(f"OneCycleLR needs pct_start × total_steps > 1 so the warm-up has a "
-                                  f"length (got {pct_start} × {total_steps}); torch divides by zero here")
+    warm_end = float(pct_start * total_steps) - 1  # ≠ 0: the record's constraint
     if three_phase:
         phases = [(warm_end, initial, max_lr), (2 * warm_end, max_lr, initial), (total_steps - 1, initial, final)]
     else:
@@ -186,19 +203,19 @@ def polynomial_lr(base_lr, steps, *, total_iters=5, power=1.0):
 
 
 @_schedule("InverseTimeLR", "inverse time", r"\frac{\eta_0}{1 + kt}",
-           Hyperparameter("k", 0.01, "decay rate", "k", low=0.0), from_torch=False)
+           Hyperparameter("k", 0.01, "decay rate", "k", low=0.0), in_torch=False)
 def inverse_time_lr(base_lr, steps, *, k):
     return base_lr / (1 + k * _steps(steps))
 
 
 @_schedule("InverseSqrtLR", "inverse square root", r"\frac{\eta_0}{\sqrt{1 + kt}}",
-           Hyperparameter("k", 0.1, "decay rate", "k", low=0.0), from_torch=False)
+           Hyperparameter("k", 0.1, "decay rate", "k", low=0.0), in_torch=False)
 def inverse_sqrt_lr(base_lr, steps, *, k):
     return base_lr / np.sqrt(1 + k * _steps(steps))
 
 
 @_schedule("HalvingLR", "halving", r"\eta_0\, 2^{-\lfloor t/s \rfloor}",
-           Hyperparameter("every", 50, "steps between halvings", "s", low=1, kind="int"), from_torch=False)
+           Hyperparameter("every", 50, "steps between halvings", "s", low=1, kind="int"), in_torch=False)
 def halving_lr(base_lr, steps, *, every):
     return base_lr * 0.5 ** (np.arange(steps) // every).astype(float)
 
@@ -247,4 +264,7 @@ def check_schedule_arguments(name: str, arguments: dict[str, Any]) -> dict[str, 
     if unknown:
         raise HyperparameterError(f"{name} has no argument {', '.join(map(repr, unknown))}; "
                                   f"its arguments are {', '.join(specs)}")
-    return {key: spec.check(arguments.get(key, spec.default)) for key, spec in specs.items()}
+    values = {key: spec.check(arguments.get(key, spec.default)) for key, spec in specs.items()}
+    for constraint in SCHEDULES[name].constraints:
+        constraint.check(values)
+    return values

@@ -5,14 +5,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .registry import (
+    Constraint,
+    Equation,
     Hyperparameter,
-    HyperparameterError,
     Optimizer,
     Rule,
     decoupled,
     lr,
+    positive,
     register,
+    switched_off,
+    switched_on,
     weight_decay,
+    weight_decay_equations,
+    zero,
 )
 from .shared import apply_weight_decay
 
@@ -39,9 +45,10 @@ def sgd(xp, *, lr, momentum, dampening, nesterov, weight_decay, decoupled_weight
     return Rule(init, update)
 
 
-def _check_sgd(values: dict) -> None:
-    if values["nesterov"] and (values["momentum"] <= 0 or values["dampening"] != 0):
-        raise HyperparameterError("nesterov=True needs momentum > 0 and dampening = 0 (as in torch)")
+NESTEROV_NEEDS_MOMENTUM = Constraint(
+    ("nesterov", "momentum", "dampening"),
+    lambda nesterov, momentum, dampening: not nesterov or (momentum > 0 and dampening == 0),
+    "nesterov=True needs momentum > 0 and dampening = 0 (as in torch)")
 
 
 MOMENTUM = Hyperparameter("momentum", 0.0, "momentum ρ: the fraction of the velocity kept each "
@@ -61,15 +68,20 @@ register(Optimizer(
         weight_decay(),
         decoupled(),
     ),
-    equations="\n".join([
-        r"g_t = \nabla f(\theta_{t-1}) + \lambda\theta_{t-1}",
-        r"b_t = \rho\, b_{t-1} + (1-\tau)\, g_t \quad (b_1 = g_1)",
-        r"\theta_t = \theta_{t-1} - \eta\, b_t \quad\text{(Nesterov: } \eta\,(g_t + \rho b_t))",
-    ]),
+    equations=(
+        *weight_decay_equations(decoupled_option=True),
+        Equation(r"\theta_t = \theta_{t-1} - \eta\, g_t", zero("momentum")),
+        Equation(r"b_t = \rho\, b_{t-1} + (1-\tau)\, g_t, \quad b_1 = g_1",
+                 positive("momentum") & positive("dampening")),
+        Equation(r"b_t = \rho\, b_{t-1} + g_t, \quad b_1 = g_1", positive("momentum") & zero("dampening")),
+        Equation(r"\theta_t = \theta_{t-1} - \eta\, (g_t + \rho\, b_t)",
+                 positive("momentum") & switched_on("nesterov")),
+        Equation(r"\theta_t = \theta_{t-1} - \eta\, b_t", positive("momentum") & switched_off("nesterov")),
+    ),
     reference="Robbins & Monro 1951; Polyak 1964 (momentum); Sutskever et al. 2013 (Nesterov); "
               "torch.optim.SGD",
     summary="Steps against the gradient; with momentum, a velocity accumulates past gradients.",
-    check=_check_sgd,
+    constraints=(NESTEROV_NEEDS_MOMENTUM,),
     state_labels={"velocity": "b"},
 ))
 
@@ -92,10 +104,10 @@ register(Optimizer(
     title="Momentum (classic form)",
     build=classic_momentum,
     hyperparameters=(lr(0.01), replace(MOMENTUM, default=0.9)),
-    equations="\n".join([
-        r"v_t = \rho\, v_{t-1} - \eta\, \nabla f(\theta_{t-1})",
-        r"\theta_t = \theta_{t-1} + v_t",
-    ]),
+    equations=(
+        Equation(r"v_t = \rho\, v_{t-1} - \eta\, \nabla f(\theta_{t-1})"),
+        Equation(r"\theta_t = \theta_{t-1} + v_t"),
+    ),
     reference="Polyak 1964; Rumelhart, Hinton & Williams 1986",
     summary="A heavy ball: the velocity keeps a fraction ρ of itself and adds the new "
             "gradient step. With a constant lr it follows the same x as torch's SGD momentum.",
@@ -128,10 +140,10 @@ register(Optimizer(
         Hyperparameter("momentum", 0.9, "momentum γ: the fraction of the velocity kept each step",
                        r"\gamma", low=0.0, high=1.0),
     ),
-    equations="\n".join([
-        r"v_t = \gamma\, v_{t-1} + \eta\, \nabla f(\theta_{t-1} - \gamma v_{t-1})",
-        r"\theta_t = \theta_{t-1} - v_t",
-    ]),
+    equations=(
+        Equation(r"v_t = \gamma\, v_{t-1} + \eta\, \nabla f(\theta_{t-1} - \gamma v_{t-1})"),
+        Equation(r"\theta_t = \theta_{t-1} - v_t"),
+    ),
     reference="Nesterov 1983; Sutskever et al. 2013",
     summary="Momentum that looks before it leaps: the gradient is measured where the velocity "
             "is about to carry the parameters. A change of variables gives torch's form.",
@@ -156,9 +168,8 @@ def local_gain(xp, *, lr, beta, gain_min, gain_max) -> Rule:
     return Rule(init, update)
 
 
-def _check_gain_limits(values: dict) -> None:
-    if values["gain_min"] > values["gain_max"]:
-        raise HyperparameterError("gain_min must not exceed gain_max")
+GAINS_ORDERED = Constraint(("gain_min", "gain_max"), lambda gain_min, gain_max: gain_min <= gain_max,
+                           "gain_min must not exceed gain_max")
 
 
 register(Optimizer(
@@ -172,14 +183,16 @@ register(Optimizer(
         Hyperparameter("gain_min", 0.1, "smallest gain", r"g_{\min}", low=0.0),
         Hyperparameter("gain_max", 10.0, "largest gain", r"g_{\max}", low=0.0),
     ),
-    equations="\n".join([
-        r"k_t = \begin{cases} k_{t-1} + \beta & g_t g_{t-1} > 0 \\ "
-        r"k_{t-1}(1-\beta) & g_t g_{t-1} < 0 \end{cases}, \quad k \in [k_{\min}, k_{\max}]",
-        r"\theta_t = \theta_{t-1} - \eta\, k_t\, g_t",
-    ]),
+    equations=(
+        Equation(r"g_t = \nabla f(\theta_{t-1})"),
+        Equation(r"k_t = \mathrm{clip}\Big(\begin{cases} k_{t-1} + \beta & g_t g_{t-1} > 0 \\ "
+                 r"k_{t-1}(1-\beta) & g_t g_{t-1} < 0 \\ k_{t-1} & \text{otherwise} \end{cases},\ "
+                 r"g_{\min},\ g_{\max}\Big), \quad k_0 = 1"),
+        Equation(r"\theta_t = \theta_{t-1} - \eta\, k_t\, g_t"),
+    ),
     reference="Jacobs 1988 (delta-bar-delta); Hinton, Neural Networks for ML, lecture 6d",
     summary="Each coordinate has its own gain, raised while its gradient keeps pointing the "
             "same way and cut when it oscillates.",
-    check=_check_gain_limits,
+    constraints=(GAINS_ORDERED,),
     state_labels={"gain": "k", "previous_grad": "g_{t-1}"},
 ))

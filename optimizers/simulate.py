@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,8 +128,8 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
     start_points = _check_starts(starts)
     steps = _check_steps(steps)
     noise = _check_nonnegative("noise", noise)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise HyperparameterError(f"seed must be an integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise HyperparameterError(f"seed must be a whole number ≥ 0, got {seed!r}")
     if record not in RECORD_MODES:
         raise HyperparameterError(f"record must be one of {', '.join(RECORD_MODES)}, got {record!r}")
     if tol is not None:
@@ -149,31 +148,6 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
                noise=noise, seed=int(seed), starts=start_points, lrs=lrs, **trace)
 
 
-def _keep_freed_memory() -> None:
-    """Ask glibc to keep freed blocks for reuse instead of returning them to the OS.
-
-    A batch step allocates a dozen arrays of a few hundred kB and frees them again. With
-    glibc's defaults each comes back as fresh memory from the kernel and is paid for in page
-    faults: the gradient of 40,000 starts took 10× longer than its arithmetic. Raising the
-    mmap and trim thresholds (mallopt, as MALLOC_MMAP_THRESHOLD_ would) removes that cost.
-    Elsewhere than glibc this does nothing.
-    """
-    global _memory_kept
-    if _memory_kept:
-        return
-    _memory_kept = True
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
-        libc.mallopt(_M_TRIM_THRESHOLD, 512 * 2**20)
-    except (OSError, AttributeError):
-        pass
-
-
-_memory_kept = False
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-
-
 def _run_batch(land: Landscape, rule: Rule, starts: np.ndarray, lrs: np.ndarray, noise: float,
                rng: np.random.Generator, record: str, tol: float | None) -> dict[str, Any]:
     """Step all N starts together as (2, N) arrays.
@@ -182,8 +156,6 @@ def _run_batch(land: Landscape, rule: Rule, starts: np.ndarray, lrs: np.ndarray,
     not finite diverged at step t and goes back to θ_{t−1}), ∇f moves it on.
     """
     n = len(starts)
-    if n >= 4096:
-        _keep_freed_memory()
     keep_path, keep_all = record != "final", record == "full"
     watch = _Watch(n, tol)
     param = previous = np.ascontiguousarray(starts.T)

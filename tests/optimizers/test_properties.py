@@ -4,87 +4,26 @@ and the refusals of invalid ones (hypothesis draws from each Hyperparameter's ow
 from __future__ import annotations
 
 import math
+import random
+import re
 import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
+from strategies import hyperparameters as valid_hyperparameters  # tests/strategies.py
 
-from landscapes import get_landscape, landscape_names, x, y
+from landscapes import get_landscape, landscape_names
+from landscapes.autodiff import gradient_source
 from optimizers import LIMIT, Hyperparameter, HyperparameterError, get_optimizer, optimizer_names, simulate
 
 PROPERTY_SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-MODEST_HIGH = 2.0  # upper end drawn for unbounded hyperparameters (weight decay, eps, damping, ...)
-
-
-def number(spec: Hyperparameter, low: float | None = None, high: float | None = None) -> st.SearchStrategy:
-    """A float inside the spec's range (open ends excluded), capped to modest values."""
-    low = spec.low if low is None else max(low, spec.low)
-    high = min(spec.high, max(low, 0.0) + MODEST_HIGH) if high is None else min(high, spec.high)
-    if spec.low_open and low == spec.low:
-        # Modest: not a subnormal eps. (Dividing by eps = 5e-324 overflows, and the single-start
-        # path then warns: the bug test_an_overflowing_step_of_a_single_start_is_silent records.)
-        low += 1e-12
-    return st.floats(low, high, exclude_max=spec.high_open and high == spec.high, allow_nan=False)
-
-
-def values_of(spec: Hyperparameter) -> st.SearchStrategy:
-    """Any valid value of one hyperparameter, from its kind and range."""
-    if spec.name == "lr":
-        return number(spec, 1e-4, 1.0)
-    if spec.kind == "bool":
-        return st.booleans()
-    if spec.kind == "choice":
-        return st.sampled_from(spec.choices)
-    if spec.kind == "int":
-        low = (int(math.ceil(spec.low)) if math.isfinite(spec.low) else -10) + spec.low_open
-        return st.integers(low, int(min(low + 50, spec.high - spec.high_open)))
-    if spec.kind == "milestones":
-        return st.lists(st.integers(max(int(spec.low), 0), 100), max_size=4)
-    if spec.kind == "pair":
-        return st.tuples(number(spec), number(spec))
-    return number(spec)
-
-
-# Cross-parameter rules each optimizer's `check` enforces; drawn valid instead of filtered.
-def sgd_values(draw, values: dict) -> dict:
-    if values["nesterov"]:  # torch: Nesterov needs momentum and no dampening
-        values["momentum"] = draw(st.floats(0.01, 1.0))
-        values["dampening"] = 0.0
-    return values
-
-
-def rprop_values(draw, values: dict) -> dict:
-    values["etas"] = (draw(st.floats(0.05, 0.95)), draw(st.floats(1.05, 2.0)))  # 0 < η₋ < 1 < η₊
-    values["step_sizes"] = tuple(sorted(values["step_sizes"]))
-    return values
-
-
-def local_gain_values(draw, values: dict) -> dict:
-    values["gain_min"], values["gain_max"] = sorted((values["gain_min"], values["gain_max"]))
-    return values
-
-
-CROSS_RULES = {"sgd": sgd_values, "rprop": rprop_values, "local_gain": local_gain_values}
 
 
 @st.composite
-def valid_hyperparameters(draw, name: str) -> dict:
-    spec = get_optimizer(name)
-    values = {h.name: draw(values_of(h)) for h in spec.hyperparameters}
-    if name in CROSS_RULES:
-        values = CROSS_RULES[name](draw, values)
-    return values
-
-
-POLYNOMIAL_LANDSCAPES = [name for name in landscape_names()
-                         if get_landscape(name).expression.is_polynomial(x, y)]
-
-
-@st.composite
-def experiments(draw, polynomial_only: bool = False) -> dict:
-    landscape = draw(st.sampled_from(POLYNOMIAL_LANDSCAPES if polynomial_only else landscape_names()))
+def experiments(draw) -> dict:
+    landscape = draw(st.sampled_from(landscape_names()))
     (x0, x1), (y0, y1) = get_landscape(landscape).bounds
     name = draw(st.sampled_from(optimizer_names()))
     n = draw(st.integers(1, 5))
@@ -144,21 +83,112 @@ def test_any_valid_run_is_finite_silent_and_well_shaped(experiment, capsys):
         assert (run.points[start, step:] == run.points[start, step - 1]).all(), "a diverged start moved"
 
 
-@PROPERTY_SETTINGS
-@given(experiment=experiments(polynomial_only=True))
-def test_any_start_moves_alone_as_it_does_in_its_batch(experiment):
-    """No noise (its draws depend on the batch size): the float path equals the NumPy path.
+# -- one start alone (Python floats, math module) vs the same start in a batch (NumPy) ----------------
+#
+# The single-start path is the reference: it evaluates the landscape with the math module on
+# floats, whose pow/exp/tanh/log are glibc's (correctly rounded in practice), while NumPy's SIMD
+# versions (AVX-512 here) are off by one ulp on a few percent of inputs: x**4.0 at
+# x = 1.6153329529800633 is 6.808449354924506 from libm (the correctly rounded value) and
+# 6.808449354924505 from NumPy. Where the source of f and ∇f uses only correctly rounded
+# operations (+ − × ÷, sqrt, abs, and the powers the gradient source writes as products) the
+# two paths must agree bit for bit. Elsewhere they may not, and a chaotic run amplifies the
+# ulp: six-hump camel, Adadelta, lr 1, ρ 0.5, ε 1 from (0, 1) turned it into 32 ulps of the
+# gradient at step 11 and 4.4e-12 relative at step 13. There the allowed gap is measured on
+# the run itself: how far the float path moves when every evaluation is nudged by 2⁻⁴⁴
+# (≈ 250 ulps, in the point and in the gradient), times a safety factor.
+CORRECTLY_ROUNDED_CALLS = {"sqrt", "abs", "sign"}
+NUDGE = 2.0**-44
+SAFETY = 8.0
 
-    Polynomial landscapes only: for tanh, exp, cos the math module and NumPy may differ by an
-    ulp, which a chaotic run (lr 1 on a cliff) amplifies past any fixed tolerance.
-    """
+
+def correctly_rounded(landscape: str) -> bool:
+    """True when f and ∇f use only correctly rounded operations: NumPy and math give the same bits."""
+    source = gradient_source(get_landscape(landscape).expression, with_value=True).split(":", 1)[1]
+    return "**" not in source and set(re.findall(r"\b([a-z_]+)\(", source)) <= CORRECTLY_ROUNDED_CALLS
+
+
+class Nudged:
+    """A landscape whose single-start evaluations are perturbed by ±NUDGE (relative) at the point
+    and in the gradient, with signs from a seeded generator: a model of a one-ulp library error,
+    generously sized."""
+
+    def __init__(self, landscape, seed: int) -> None:
+        self._landscape = landscape
+        self._random = random.Random(seed)
+
+    def __getattr__(self, name):
+        return getattr(self._landscape, name)
+
+    def _nudge(self, value: float) -> float:
+        return value * (1.0 + self._random.choice((-NUDGE, NUDGE)))
+
+    @property
+    def scalar_value_and_gradient(self):
+        evaluate = self._landscape.scalar_value_and_gradient
+
+        def nudged(px, py):
+            loss, gx, gy = evaluate(self._nudge(px), self._nudge(py))
+            return loss, self._nudge(gx), self._nudge(gy)
+        return nudged
+
+    @property
+    def scalar_gradient(self):
+        evaluate = self._landscape.scalar_gradient
+
+        def nudged(px, py):
+            gx, gy = evaluate(self._nudge(px), self._nudge(py))
+            return self._nudge(gx), self._nudge(gy)
+        return nudged
+
+
+def sensitivity(experiment: dict, start, alone) -> tuple[np.ndarray, set[int]]:
+    """How far the float path moves under nudged evaluations, per step and coordinate
+    (T+1, 2), and the divergence steps the nudged runs reach."""
+    land = get_landscape(experiment["landscape"])
+    gaps, diverged = np.zeros_like(alone.points[0]), {int(alone.diverged[0])}
+    for seed in range(3):
+        nudged = simulate(Nudged(land, seed), experiment["optimizer"], [start], experiment["steps"],
+                          record="path", **experiment["hyperparameters"])
+        gaps = np.maximum(gaps, np.abs(nudged.points[0] - alone.points[0]))
+        diverged.add(int(nudged.diverged[0]))
+    return gaps, diverged
+
+
+def test_the_nudge_measures_a_real_sensitivity():
+    """The chaotic case above moves by more than its observed gap; a tame run by almost nothing."""
+    chaotic = {"landscape": "six_hump_camel", "optimizer": "adadelta", "steps": 13,
+               "hyperparameters": {"lr": 1.0, "rho": 0.5, "eps": 1.0}}
+    alone = simulate("six_hump_camel", "adadelta", [(0.0, 1.0)], 13, record="path", lr=1.0, rho=0.5, eps=1.0)
+    batch = simulate("six_hump_camel", "adadelta", [(0.0, 1.0), (0.5, -0.5)], 13, record="path",
+                     lr=1.0, rho=0.5, eps=1.0)
+    gaps, _ = sensitivity(chaotic, (0.0, 1.0), alone)
+    observed = np.abs(alone.points[0] - batch.points[0])
+    assert observed.max() > 0  # the ulp difference is real on this machine's NumPy ...
+    assert (observed <= SAFETY * gaps).all()  # ... and inside the measured allowance
+    assert correctly_rounded("rosenbrock") and not correctly_rounded("six_hump_camel")
+    assert not correctly_rounded("ackley") and not correctly_rounded("plateau_cliff")
+
+
+@PROPERTY_SETTINGS
+@given(experiment=experiments())
+def test_any_start_moves_alone_as_it_does_in_its_batch(experiment):
+    """No noise (its draws depend on the batch size): the float path equals the NumPy path,
+    bit for bit on correctly rounded landscapes, within the run's measured sensitivity elsewhere."""
+    exact = correctly_rounded(experiment["landscape"])
     run = simulate(experiment["landscape"], experiment["optimizer"], experiment["starts"],
                    experiment["steps"], record="path", **experiment["hyperparameters"])
     for index, start in enumerate(experiment["starts"][:2]):
         alone = simulate(experiment["landscape"], experiment["optimizer"], [start], experiment["steps"],
                          record="path", **experiment["hyperparameters"])
-        assert alone.diverged[0] == run.diverged[index]
-        np.testing.assert_allclose(alone.points[0], run.points[index], rtol=1e-12, atol=1e-300)
+        if exact:
+            assert alone.diverged[0] == run.diverged[index]
+            np.testing.assert_array_equal(alone.points[0], run.points[index])
+            continue
+        gaps, divergences = sensitivity(experiment, start, alone)
+        note(f"start {start}: nudged runs move by up to {gaps.max():.3g}")
+        if len(divergences) == 1:  # well conditioned: the divergence step is the same
+            assert alone.diverged[0] == run.diverged[index]
+        np.testing.assert_array_less(np.abs(alone.points[0] - run.points[index]), SAFETY * gaps + 1e-300)
 
 
 @PROPERTY_SETTINGS
@@ -193,8 +223,12 @@ def refuse(name: str, match: str, **hyperparameters) -> None:
         get_optimizer(name).validate(**hyperparameters)
 
 
-def test_a_hyperparameter_error_is_a_value_error():
-    assert issubclass(HyperparameterError, ValueError)
+def test_a_refusal_names_the_value_and_its_valid_range():
+    with pytest.raises(HyperparameterError) as refusal:
+        simulate("quadratic", "adam", [(-4.0, 2.0)], 5, betas=(0.9, 1.5))
+    assert "betas" in str(refusal.value)
+    assert "1.5" in str(refusal.value)
+    assert "each in [0, 1)" in str(refusal.value)
 
 
 @pytest.mark.parametrize("name", optimizer_names())
@@ -301,7 +335,7 @@ INVALID_RUN_SETTINGS = [
     ({"noise": -0.1}, "noise"), ({"noise": float("nan")}, "noise"), ({"noise": math.inf}, "noise"),
     ({"noise": "loud"}, "noise"),
     ({"seed": 1.5}, "seed"), ({"seed": "0"}, "seed"), ({"seed": None}, "seed"), ({"seed": True}, "seed"),
-    ({"seed": -1}, "."),
+    ({"seed": -1}, "seed"), ({"seed": np.int64(-3)}, "seed"),
     ({"record": "all"}, "record"), ({"record": None}, "record"), ({"record": "FULL"}, "record"),
     ({"tol": -1.0}, "tol"), ({"tol": float("nan")}, "tol"), ({"tol": "small"}, "tol"),
     ({"schedule": {"name": "NoSuchLR"}}, "NoSuchLR"), ({"schedule": {"name": "StepLR", "size": 3}}, "size"),
@@ -312,8 +346,9 @@ INVALID_RUN_SETTINGS = [
 @pytest.mark.parametrize(("change", "match"), INVALID_RUN_SETTINGS,
                          ids=[f"{next(iter(c))}={next(iter(c.values()))!r}" for c, _ in INVALID_RUN_SETTINGS])
 def test_invalid_run_settings_are_refused(change, match):
+    """With a HyperparameterError naming the setting: the page shows those and catches nothing else."""
     arguments = {"starts": [(-4.0, 2.0)], "steps": 5, "lr": 0.1, **change}
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(HyperparameterError, match=match):
         simulate("quadratic", "sgd", **arguments)
 
 

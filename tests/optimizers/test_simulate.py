@@ -3,8 +3,11 @@ Polyak averaging, the slides' variants, Newton, local gains, Rprop and the optim
 
 from __future__ import annotations
 
+import ctypes
 import math
+import pydoc
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -451,13 +454,43 @@ def test_adam_without_bias_correction_takes_a_differently_scaled_first_step():
         np.testing.assert_allclose(ratio, (1 - beta1) / math.sqrt(1 - beta2), rtol=1e-6)
 
 
-def test_adamw_is_adam_with_decoupled_weight_decay():
+def adamw_by_hand(start, steps, *, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
+    """torch.optim.AdamW's documented algorithm on 0.1x² + 2y²: θ ← θ(1 − ηλ) first, then Adam's step."""
+    (beta1, beta2), theta = betas, np.array(start, dtype=float)
+    m, v, path = np.zeros(2), np.zeros(2), [theta.copy()]
+    for t in range(1, steps + 1):
+        g = np.array(quadratic_gradient(*theta))
+        theta = theta * (1 - lr * weight_decay)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+        path.append(theta.copy())
+    return np.array(path)
+
+
+def test_adamw_decays_the_parameters_directly_as_torch_documents():
     starts = [START, (1.0, -1.0)]
-    adamw = simulate(QUADRATIC, "adamw", starts, 100, lr=0.1, weight_decay=0.05, record="path")
-    adam = simulate(QUADRATIC, "adam", starts, 100, lr=0.1, weight_decay=0.05,
-                    decoupled_weight_decay=True, record="path")
-    assert np.array_equal(adamw.points, adam.points)
+    for batch in (starts[:1], starts):
+        adamw = simulate(QUADRATIC, "adamw", batch, 100, lr=0.1, weight_decay=0.05, record="path")
+        for index, start in enumerate(batch):
+            np.testing.assert_allclose(adamw.points[index], adamw_by_hand(start, 100, lr=0.1, weight_decay=0.05),
+                                       rtol=1e-10, atol=1e-13)
+    # Adam with L2 decay on the same settings is a different path: the check above can tell them apart.
+    l2 = simulate(QUADRATIC, "adam", starts[:1], 100, lr=0.1, weight_decay=0.05, record="path")
+    assert np.abs(l2.points[0] - adamw_by_hand(START, 100, lr=0.1, weight_decay=0.05)).max() > 1e-3
     assert get_optimizer("adamw").defaults["weight_decay"] == 0.01  # torch's AdamW default
+
+
+def test_the_library_leaves_the_process_allocator_alone(monkeypatch):
+    """The library must not change the process it runs in: a big batch once made simulate call
+    glibc's mallopt (process-wide, for every other library too). No foreign-function call is made."""
+    loaded = []
+    monkeypatch.setattr(ctypes, "CDLL", lambda *arguments, **keywords: loaded.append(arguments))
+    monkeypatch.setattr(sys.modules["optimizers.simulate"], "_memory_kept", False, raising=False)
+    starts = np.random.default_rng(0).uniform(-1.0, 1.0, size=(5000, 2))
+    simulate(QUADRATIC, "adam", starts, 2, record="final")
+    assert loaded == []
 
 
 @pytest.mark.parametrize("name", ["adam", "nadam", "radam"])
@@ -586,8 +619,7 @@ def test_every_optimizer_record_documents_itself(name):
     assert spec.name == name
     assert spec.title.strip()
     assert spec.reference.strip()
-    assert spec.equations.strip()
-    assert "\\" in spec.equations or "_" in spec.equations, "equations are LaTeX"
+    assert spec.equations, "every record lists its update"
     assert "lr" in spec.defaults
     names = [h.name for h in spec.hyperparameters]
     assert len(names) == len(set(names))
@@ -611,3 +643,123 @@ def test_an_unknown_optimizer_is_refused_by_name():
         get_optimizer("adamm")
     with pytest.raises(ValueError, match="adamm"):
         simulate("quadratic", "adamm", [START], 5)
+
+
+# -- the records' equations: every variant reachable, valid-looking LaTeX, shown in the docstrings ---
+
+def probe_values(spec) -> list:
+    """Values of one hyperparameter that switch its variants: both switches, zero and a positive value."""
+    if spec.kind == "bool":
+        return [False, True]
+    if spec.kind == "float":
+        candidates = [spec.default, 0.0, 0.5]
+        return list(dict.fromkeys(v for v in candidates if _in_range(spec, v)))
+    return [spec.default]
+
+
+def _in_range(spec, value) -> bool:
+    try:
+        spec.check(value)
+    except HyperparameterError:
+        return False
+    return True
+
+
+def settings_grid(name: str) -> list[dict]:
+    """Every combination of probe values that the optimizer accepts."""
+    spec = get_optimizer(name)
+    grid = [{}]
+    for hyperparameter in spec.hyperparameters:
+        grid = [{**setting, hyperparameter.name: value} for setting in grid for value in probe_values(hyperparameter)]
+    valid = []
+    for setting in grid:
+        try:
+            spec.validate(**setting)
+        except HyperparameterError:
+            continue
+        valid.append(setting)
+    return valid
+
+
+def latex_problems(line: str) -> list[str]:
+    """What makes a line invalid LaTeX for KaTeX, as far as can be told without rendering it."""
+    problems = []
+    unescaped = re.sub(r"\\[{}]", "", line)
+    depth = 0
+    for character in unescaped:
+        depth += {"{": 1, "}": -1}.get(character, 0)
+        if depth < 0:
+            problems.append("a } closes nothing")
+            break
+    if depth > 0:
+        problems.append(f"{depth} unclosed {{")
+    if re.findall(r"\\begin\{(\w+)\}", line) != re.findall(r"\\end\{(\w+)\}", line):
+        problems.append("\\begin/\\end do not pair")
+    if len(re.findall(r"\\left(?![a-z])", line)) != len(re.findall(r"\\right(?![a-z])", line)):
+        problems.append("\\left/\\right do not pair")
+    if not line.strip() or "\n" in line or "$" in line:
+        problems.append("not one line of math")
+    return problems
+
+
+@pytest.mark.parametrize("name", optimizer_names())
+def test_every_equation_line_is_reachable_by_some_settings(name):
+    spec = get_optimizer(name)
+    shown = {line for setting in settings_grid(name) for line in spec.equations_for(setting)}
+    unreachable = [e.latex for e in spec.equations if e.latex not in shown]
+    assert unreachable == []
+
+
+@pytest.mark.parametrize("name", optimizer_names())
+def test_equations_for_any_settings_end_with_the_parameter_update_in_valid_latex(name):
+    spec = get_optimizer(name)
+    for setting in settings_grid(name):
+        lines = spec.equations_for(setting)
+        assert lines, setting
+        assert lines[-1].startswith(r"\theta_t ="), (setting, lines[-1])
+        assert len(lines) == len(set(lines)), f"{setting}: a line shown twice"
+        assert sum(line.startswith("g_t =") for line in lines) <= 1, f"{setting}: two gradients"
+        for line in lines:
+            assert latex_problems(line) == [], line
+
+
+@pytest.mark.parametrize(("name", "setting", "present", "absent"), [
+    ("rmsprop", {"centered": True, "momentum": 0.5}, [r"\bar g_t", r"b_t = \mu"], [r"\sqrt{v_t} +"]),
+    ("rmsprop", {}, [r"\sqrt{v_t} +"], [r"\bar g", "b_t"]),
+    ("adam", {"amsgrad": True}, [r"v^{\max}_t = \max"], [r"\lambda"]),
+    ("adam", {"bias_correction": False}, [r"\frac{m_t}{\sqrt{v_t}"], [r"\hat m_t"]),
+    ("adam", {"weight_decay": 0.1}, [r"+ \lambda\, \theta_{t-1}"], [r"\leftarrow (1 - \eta\lambda)"]),
+    ("adamw", {}, [r"\leftarrow (1 - \eta\lambda)"], [r"+ \lambda\, \theta_{t-1}"]),
+    ("adamw", {"weight_decay": 0.0}, [r"g_t = \nabla f(\theta_{t-1})"], [r"\lambda"]),
+    ("sgd", {}, [r"\theta_t = \theta_{t-1} - \eta\, g_t"], ["b_t"]),
+    ("sgd", {"momentum": 0.9, "nesterov": True}, [r"(g_t + \rho\, b_t)", r"b_t = \rho\, b_{t-1} + g_t"], ["tau"]),
+    ("sgd", {"momentum": 0.9, "dampening": 0.1}, [r"(1-\tau)", r"- \eta\, b_t"], [r"(g_t + \rho"]),
+    ("adagrad", {"lr_decay": 0.1}, [r"\eta_t = \frac{\eta}{1 + (t-1)\,k}"], []),
+    ("adagrad", {}, [r"\frac{\eta}{\sqrt{G_t}"], [r"\eta_t"]),
+])
+def test_equations_for_shows_exactly_the_variant_switched_on(name, setting, present, absent):
+    text = "\n".join(get_optimizer(name).equations_for(setting))
+    for fragment in present:
+        assert fragment in text, fragment
+    for fragment in absent:
+        assert fragment not in text, fragment
+
+
+def test_equations_for_refuses_unknown_or_out_of_range_settings():
+    with pytest.raises(HyperparameterError, match="momentum"):
+        get_optimizer("adam").equations_for({"momentum": 0.9})
+    with pytest.raises(HyperparameterError, match="weight_decay"):
+        get_optimizer("adam").equations_for({"weight_decay": -1.0})
+
+
+@pytest.mark.parametrize("name", optimizer_names())
+def test_the_update_functions_docstring_is_written_from_its_record(name):
+    spec = get_optimizer(name)
+    shown = pydoc.render_doc(spec.build, renderer=pydoc.plaintext)
+    assert spec.title in shown and spec.reference in shown
+    for equation in spec.equations:
+        assert equation.latex in shown
+        assert equation.when.text in shown
+    for hyperparameter in spec.hyperparameters:
+        assert hyperparameter.name in shown and hyperparameter.symbol in shown
+    assert ">>> from optimizers import simulate" in shown  # a runnable example (test_doctests runs it)

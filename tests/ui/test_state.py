@@ -10,9 +10,11 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from strategies import WIDE, schedule_arguments  # tests/strategies.py
+from strategies import hyperparameters as valid_hyperparameters
 
 from landscapes import landscape_names
-from optimizers import SCHEDULES, Hyperparameter, get_optimizer, optimizer_names
+from optimizers import SCHEDULES, get_optimizer, optimizer_names
 from optimizers.schedules import WARMUP, check_schedule_arguments
 from ui.state import (
     DEFAULT,
@@ -39,60 +41,12 @@ def through_the_browser(query: dict[str, str | list[str]]) -> dict[str, list[str
     return parse_qs(urlencode(query, doseq=True))
 
 
-# -- strategies: valid states ----------------------------------------------------------
-def number_in(spec: Hyperparameter) -> st.SearchStrategy[float]:
-    """Any float in the spec's range, open ends excluded; unbounded ranges stop at 1e12."""
-    low = max(spec.low, -1e12)
-    high = min(spec.high, 1e12)
-    return st.floats(low, high, exclude_min=spec.low_open and low == spec.low,
-                     exclude_max=spec.high_open and high == spec.high, allow_nan=False)
-
-
-def value_of(spec: Hyperparameter) -> st.SearchStrategy:
-    """Any valid value of one hyperparameter (or schedule argument), from its kind and range."""
-    if spec.kind == "bool":
-        return st.booleans()
-    if spec.kind == "choice":
-        return st.sampled_from(spec.choices)
-    if spec.kind == "int":
-        low = int(math.ceil(spec.low)) + spec.low_open
-        return st.integers(low, int(min(spec.high - spec.high_open, 10**6)))
-    if spec.kind == "milestones":
-        return st.lists(st.integers(max(int(spec.low), 0), 10**6), min_size=2, max_size=5)  # 0, 1: see below
-    if spec.kind == "pair":
-        return st.tuples(number_in(spec), number_in(spec))
-    return number_in(spec)
-
-
-# Cross-parameter rules of the optimizers' own `check`, drawn valid rather than filtered.
-def _sgd(draw, values: dict) -> dict:
-    if values["nesterov"]:
-        values["momentum"] = draw(st.floats(1e-6, 1.0))
-        values["dampening"] = 0.0
-    return values
-
-
-def _rprop(draw, values: dict) -> dict:
-    values["etas"] = (draw(st.floats(1e-6, 0.999)), draw(st.floats(1.001, 1e6)))
-    values["step_sizes"] = tuple(sorted(values["step_sizes"]))
-    return values
-
-
-def _local_gain(draw, values: dict) -> dict:
-    values["gain_min"], values["gain_max"] = sorted((values["gain_min"], values["gain_max"]))
-    return values
-
-
-CROSS_RULES = {"sgd": _sgd, "rprop": _rprop, "local_gain": _local_gain}
-
-
+# -- strategies: valid states (each optimizer's and schedule's values from tests/strategies.py) ----
 @st.composite
 def hyperparameters(draw, name: str) -> dict:
     """A valid setting of `name`'s hyperparameters, some of them left at their defaults."""
-    spec = get_optimizer(name)
-    values = {h.name: h.default if draw(st.booleans()) else draw(value_of(h)) for h in spec.hyperparameters}
-    values = CROSS_RULES.get(name, lambda _, v: v)(draw, values)
-    return {h.name: h.check(values[h.name]) for h in spec.hyperparameters}
+    values = draw(valid_hyperparameters(name, WIDE, defaults=True))
+    return {h.name: h.check(values[h.name]) for h in get_optimizer(name).hyperparameters}
 
 
 @st.composite
@@ -101,7 +55,8 @@ def schedules(draw, random_arguments: bool = False) -> dict | None:
     if not draw(st.booleans()):
         return None
     schedule = SCHEDULES[draw(st.sampled_from(sorted(SCHEDULES)))]
-    arguments = {a.name: a.check(draw(value_of(a)) if random_arguments else a.default) for a in schedule.arguments}
+    drawn = draw(schedule_arguments(schedule.name, WIDE)) if random_arguments else {}
+    arguments = {a.name: a.check(drawn.get(a.name, a.default)) for a in schedule.arguments}
     warmup = draw(st.sampled_from([0, 0, 1, 25]))
     return {"name": schedule.name, **arguments, **({"warmup": warmup} if warmup else {})}
 
