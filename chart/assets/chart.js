@@ -67,8 +67,9 @@ class Chart {
     this.next.addEventListener("click", () => this.step(+1));
     this.play.addEventListener("click", () => (this.playing ? this.pause() : this.start()));
     this.scrub.addEventListener("input", () => {
+      const index = Number(this.scrub.value);
       this.stop();
-      this.goTo(Number(this.scrub.value));
+      this.goTo(index);
       this.reportSoon();
     });
     this.speedMenu.addEventListener("change", () => this.setSpeed(Number(this.speedMenu.value)));

@@ -14,8 +14,9 @@ import streamlit as st
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # `streamlit run` puts only this folder on the path
 
-import chart  # noqa: E402
 from demo_figure import demo_figure  # noqa: E402
+
+import chart  # noqa: E402
 
 params = st.query_params
 steps = int(params.get("steps", 40))

@@ -77,7 +77,8 @@ def demo_figure(steps: int = 40, starts: int = 2, frame_duration: int = 60) -> g
         "showlegend": False, "plot_bgcolor": "white",
         "updatemenus": [{"type": "buttons", "buttons": [
             {"label": "Play", "method": "animate", "args": [None, playing]},
-            {"label": "Pause", "method": "animate", "args": [[None], {"frame": {"duration": 0}, "mode": "immediate"}]}]}],
+            {"label": "Pause", "method": "animate",
+             "args": [[None], {"frame": {"duration": 0}, "mode": "immediate"}]}]}],
         "sliders": [{"active": len(shown) - 1, "steps": [
             {"label": str(int(k)), "method": "animate", "args": [[str(int(k))], {"frame": {"duration": 0}}]}
             for k in shown]}],

@@ -129,7 +129,8 @@ def payload(token, *seqs):
 def test_every_click_counts_once_even_when_two_arrive_in_one_event(session):
     assert [c.seq for c in component._new_clicks("c", payload("a", 1))] == [1]
     # click 2's own event was merged into click 3's before the rerun: both arrive now
-    assert [(c.seq, c.x, c.y) for c in component._new_clicks("c", payload("a", 1, 2, 3))] == [(2, 1.0, -2), (3, 1.5, -3)]
+    arrived = component._new_clicks("c", payload("a", 1, 2, 3))
+    assert [(c.seq, c.x, c.y) for c in arrived] == [(2, 1.0, -2), (3, 1.5, -3)]
     assert component._new_clicks("c", None) == []
 
 
