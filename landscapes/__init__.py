@@ -11,11 +11,11 @@ from __future__ import annotations
 from .catalog import CATALOG
 from .core import Bounds, Landscape, Minimum, derive, x, y
 from .custom import DerivationTimeout, from_expression
-from .parser import FormulaError, parse_formula
+from .parser import FormulaError, formula_help, parse_formula
 
 __all__ = [
     "Bounds", "DerivationTimeout", "FormulaError", "Landscape", "Minimum", "derive",
-    "from_expression", "get_landscape", "landscape_names", "parse_formula", "x", "y",
+    "formula_help", "from_expression", "get_landscape", "landscape_names", "parse_formula", "x", "y",
 ]
 
 

@@ -14,6 +14,7 @@ never from user text, and names only x, y, float literals and the functions belo
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
@@ -35,7 +36,11 @@ class UndifferentiableError(ValueError):
 class _Emitter:
     """Writes forward and backward lines; every intermediate gets a fresh local name."""
 
-    def __init__(self) -> None:
+    def __init__(self, module: str = "numpy") -> None:
+        # Python floats: a negative number to a fractional power is a complex number, which
+        # abs() would turn into a wrong real one; math.pow raises there instead, and the
+        # caller's guard then takes NumPy's NaN. For NumPy, ** is np.power exactly.
+        self.power = (lambda a, b: f"{a} ** {b}") if module == "numpy" else (lambda a, b: f"pow({a}, {b})")
         self.lines: list[str] = []
         self.names: dict[sp.Basic, str] = {x: "x", y: "y"}
         self.count = 0
@@ -141,12 +146,12 @@ class _Emitter:
         if exponent.is_number:
             p = float(exponent)
             code = {2.0: f"{b} * {b}", 3.0: f"{b} * {b} * {b}", 0.5: f"sqrt({b})",
-                    -1.0: f"1.0 / {b}", -0.5: f"1.0 / sqrt({b})"}.get(p, f"{b} ** {p!r}")
+                    -1.0: f"1.0 / {b}", -0.5: f"1.0 / sqrt({b})"}.get(p, self.power(b, repr(p)))
             name = self.fresh(code)
             self.tape.append((node, name, ("pow", b, p)))
         else:
             e = self.value(exponent)
-            name = self.fresh(f"{b} ** {e}")
+            name = self.fresh(self.power(b, e))
             self.tape.append((node, name, ("powv", b, e)))
         return name
 
@@ -195,11 +200,11 @@ class _Emitter:
                 elif p == 2.0:
                     add(a, _times(g, f"(2.0 * {a})"))
                 else:
-                    lower = {2.0: f"{a} * {a}", 1.0: f"{a}"}.get(p - 1, f"{a} ** {p - 1!r}")
+                    lower = {2.0: f"{a} * {a}", 1.0: f"{a}"}.get(p - 1, self.power(a, repr(p - 1)))
                     add(a, _times(g, f"({p!r} * {self.fresh(lower)})"))
             elif kind == "powv":
                 _, a, e = recipe
-                add(a, _times(g, f"({e} * {a} ** ({e} - 1.0))"))
+                add(a, _times(g, f"({e} * {self.power(a, f'({e} - 1.0)')})"))
                 add(e, _times(g, f"({name} * log({a}))"))
             elif kind == "function":
                 _, function, a = recipe
@@ -226,9 +231,10 @@ def _backward(derivative: str, g: str, a: str, result: str) -> str:
     return _ROLE.sub(lambda m: {"grad": g, "self": a, "result": result}[m.group()], derivative)
 
 
-def gradient_source(expression: sp.Expr, with_value: bool = False) -> str:
-    """Python source of ``gradient(x, y) -> (f_x, f_y)`` (``(f, f_x, f_y)`` with_value)."""
-    emitter = _Emitter()
+def gradient_source(expression: sp.Expr, with_value: bool = False, module: str = "numpy") -> str:
+    """Python source of ``gradient(x, y) -> (f_x, f_y)`` (``(f, f_x, f_y)`` with_value), for
+    NumPy arrays (module "numpy") or Python floats ("math": powers are written pow(a, b))."""
+    emitter = _Emitter(module)
     output = emitter.value(expression)
     adjoint = emitter.backward(output)
     outputs = ([output] if with_value else []) + [adjoint.get("x", "0.0"), adjoint.get("y", "0.0")]
@@ -279,9 +285,11 @@ def _inline(lines: list[str], returned: str) -> list[str]:
 def compile_gradient(expression: sp.Expr, module: str, with_value: bool = False) -> Callable:
     """``gradient(x, y) -> (f_x, f_y)`` (or ``(f, f_x, f_y)`` with_value) for NumPy arrays
     (module "numpy") or Python floats ("math")."""
-    source = gradient_source(expression, with_value)
+    source = gradient_source(expression, with_value, module)
     namespace = {name: record.numpy if module == "numpy" else record.math
                  for name, record in FUNCTIONS.items()}
+    if module != "numpy":
+        namespace["pow"] = math.pow  # the power operator (see _Emitter), not a formula function
     namespace["__builtins__"] = {}
     code = compile(source, "<gradient>", "exec")
     exec(code, namespace)  # generated from a SymPy tree (see module docstring), not user text
