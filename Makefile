@@ -2,6 +2,7 @@
 VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+PORT   ?= 8501
 
 .PHONY: run test lint bench clean
 
@@ -12,7 +13,7 @@ $(STAMP): requirements.txt requirements-test.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run app.py --server.port 8501 --server.headless true
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -25,6 +25,13 @@ _add(Landscape(
     starts=((-4.0, 2.0),),
     lesson="Hessian eigenvalues 0.2 and 4 (condition number 20): GD jitters across the "
            "steep y direction while it crawls along the shallow x direction.",
+    optimizers=(
+        ("sgd", {"lr": 0.4}),
+        ("momentum", {"lr": 0.05}),
+        ("adagrad", {"lr": 0.5}),
+        ("rmsprop", {"lr": 0.05}),
+        ("adam", {"lr": 0.1}),
+    ),
 ))
 
 _add(Landscape(
@@ -35,6 +42,12 @@ _add(Landscape(
     starts=((-1.8, 1e-3),),
     lesson="Zero gradient at the origin but no minimum: GD slows to a crawl near the "
            "saddle, while noise and momentum escape along −y² faster.",
+    optimizers=(
+        ("sgd", {"lr": 0.01}),
+        ("momentum", {"lr": 0.01}),
+        ("rmsprop", {"lr": 0.01}),
+        ("adam", {"lr": 0.05}),
+    ),
 ))
 
 _add(Landscape(
@@ -47,6 +60,14 @@ _add(Landscape(
     lesson="A narrow curved valley: steps that fit the steep walls crawl along the floor; "
            "momentum overshoots the bends, adaptive methods follow the floor.",
     log_contour=True,
+    optimizers=(
+        ("sgd", {"lr": 0.001}),
+        ("momentum", {"lr": 0.0005}),
+        ("rmsprop", {"lr": 0.01}),
+        ("adam", {"lr": 0.05}),
+        ("newton", {}),
+    ),
+    steps=500,
 ))
 
 _add(Landscape(
@@ -60,6 +81,13 @@ _add(Landscape(
     lesson="Flat plateaus beside steep ridges: the gradient's size spans orders of "
            "magnitude, so one learning rate is too big in one place and too small in another.",
     log_contour=True,
+    optimizers=(
+        ("sgd", {"lr": 0.01}),
+        ("momentum", {"lr": 0.002}),
+        ("adagrad", {"lr": 0.5}),
+        ("adam", {"lr": 0.05}),
+    ),
+    steps=300,
 ))
 
 _add(Landscape(
@@ -77,6 +105,12 @@ _add(Landscape(
     lesson="Four equally good minima: where you start, and how you move, decide which "
            "one you reach.",
     log_contour=True,
+    optimizers=(
+        ("sgd", {"lr": 0.01}),
+        ("momentum", {"lr": 0.002}),
+        ("rmsprop", {"lr": 0.05}),
+        ("adam", {"lr": 0.1}),
+    ),
 ))
 
 _add(Landscape(
@@ -88,6 +122,12 @@ _add(Landscape(
     starts=((-4.4, 4.2),),
     lesson="A bowl covered in a grid of local minima: GD stops in the nearest pit; "
            "noise or large steps hop across them.",
+    optimizers=(
+        ("sgd", {"lr": 0.002}),
+        ("sgd", {"lr": 0.002, "momentum": 0.9}),
+        ("adam", {"lr": 1.0}),
+        ("rmsprop", {"lr": 0.3}),
+    ),
 ))
 
 _add(Landscape(
@@ -100,6 +140,11 @@ _add(Landscape(
     starts=((-4.2, 3.7),),
     lesson="Nearly flat outside, riddled with local minima, and a sharp cone at the "
            "global minimum (no gradient exactly there).",
+    optimizers=(
+        ("sgd", {"lr": 0.05}),
+        ("momentum", {"lr": 0.1}),
+        ("adam", {"lr": 0.5}),
+    ),
 ))
 
 _add(Landscape(
@@ -111,6 +156,12 @@ _add(Landscape(
     starts=((-8.0, -8.0),),
     lesson="A tilted stretched bowl (Hessian eigenvalues 2 and 18): its axes are "
            "diagonal, so per-coordinate adaptive steps lose their edge.",
+    optimizers=(
+        ("sgd", {"lr": 0.05}),
+        ("adagrad", {"lr": 1.0}),
+        ("rmsprop", {"lr": 0.1}),
+        ("adam", {"lr": 0.3}),
+    ),
 ))
 
 _add(Landscape(
@@ -129,6 +180,11 @@ _add(Landscape(
     starts=((-1.9, 1.1), (1.9, -0.2)),
     lesson="Six minima, two of them global: local methods land in whichever basin "
            "they start in.",
+    optimizers=(
+        ("sgd", {"lr": 0.02}),
+        ("momentum", {"lr": 0.005}),
+        ("adam", {"lr": 0.05}),
+    ),
 ))
 
 _add(Landscape(
@@ -139,6 +195,12 @@ _add(Landscape(
     starts=((1.5, 0.01),),
     lesson="A saddle with three valleys: both the gradient and the Hessian vanish at the "
            "origin, so even Newton's method has nothing to go on there.",
+    optimizers=(
+        ("sgd", {"lr": 0.01}),
+        ("momentum", {"lr": 0.002}),
+        ("adam", {"lr": 0.02}),
+        ("newton", {}),
+    ),
 ))
 
 _add(Landscape(
@@ -150,6 +212,12 @@ _add(Landscape(
     starts=((-2.5, 1.5),),
     lesson="A nearly flat plateau ends at a cliff: tiny gradients stall GD on the "
            "plateau, then the cliff's huge gradient launches it far past the minimum.",
+    optimizers=(
+        ("sgd", {"lr": 0.5}),
+        ("momentum", {"lr": 0.1}),
+        ("rmsprop", {"lr": 0.02}),
+        ("adam", {"lr": 0.05}),
+    ),
 ))
 
 _add(Landscape(
@@ -164,4 +232,9 @@ _add(Landscape(
     starts=((1.8, 1.0),),
     lesson="Two valleys, the left one deeper: plain GD from the right settles in the "
            "shallow one; enough momentum carries it over the ridge.",
+    optimizers=(
+        ("sgd", {"lr": 0.05}),
+        ("momentum", {"lr": 0.02}),
+        ("adam", {"lr": 0.1}),
+    ),
 ))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import sympy as sp
@@ -14,7 +14,30 @@ import sympy as sp
 from .autodiff import compile_gradient
 from .symbols import x, y
 
-Bounds = tuple[tuple[float, float], tuple[float, float]]
+
+class Bounds(NamedTuple):
+    """A rectangle of the (x, y) plane: ``Bounds((x0, x1), (y0, y1))``. It unpacks as the
+    pair of ranges, ``(x0, x1), (y0, y1) = bounds``, and reads flat as ``bounds.flat``."""
+
+    x: tuple[float, float]
+    y: tuple[float, float]
+
+    @classmethod
+    def of(cls, x0: float, x1: float, y0: float, y1: float) -> Bounds:
+        """From four numbers; `ValueError` unless x0 < x1 and y0 < y1 (all finite)."""
+        values = tuple(float(v) for v in (x0, x1, y0, y1))
+        if not all(math.isfinite(v) for v in values) or not (values[0] < values[1] and values[2] < values[3]):
+            raise ValueError(f"bounds need finite x0 < x1 and y0 < y1, got {values}")
+        return cls((values[0], values[1]), (values[2], values[3]))
+
+    @property
+    def flat(self) -> tuple[float, float, float, float]:
+        return (*self.x, *self.y)
+
+# The cards and steps a landscape opens with unless its record says otherwise (user formulas).
+DEFAULT_OPTIMIZERS: tuple[tuple[str, Mapping[str, Any]], ...] = (
+    ("sgd", {"lr": 0.01}), ("momentum", {"lr": 0.01}), ("adam", {"lr": 0.05}))
+DEFAULT_STEPS = 150
 
 
 class Minimum(NamedTuple):
@@ -66,9 +89,19 @@ class Landscape:
     starts: tuple[tuple[float, float], ...] = ((0.0, 0.0),)
     lesson: str = ""
     log_contour: bool = False
+    # What the page opens with on this landscape, chosen so that the default view shows the
+    # lesson (tests/test_lessons.py checks each claim): (optimizer name, hyperparameters away
+    # from torch's defaults) per card, and the number of steps. Plain data: the landscape
+    # knows optimizer names, not the optimizers.
+    optimizers: tuple[tuple[str, Mapping[str, Any]], ...] = DEFAULT_OPTIMIZERS
+    steps: int = DEFAULT_STEPS
     # Derived expressions may be supplied (e.g. computed under a time limit in a child
     # process for user formulas); otherwise they are derived here.
     derivatives: tuple[sp.Expr, ...] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        (x0, x1), (y0, y1) = self.bounds
+        object.__setattr__(self, "bounds", Bounds.of(x0, x1, y0, y1))
 
     # -- symbolic -----------------------------------------------------------------
     @cached_property

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from landscapes import FormulaError, Landscape, from_expression, get_landscape
-from optimizers import HyperparameterError, Run, simulate
+from landscapes import Bounds, FormulaError, Landscape, from_expression, get_landscape
+from optimizers import HyperparameterError, Run, get_optimizer, simulate
+from optimizers.tuning import suggested_lr
 
 from .state import Card, CompareState
 
@@ -16,13 +17,10 @@ def catalog_landscape(name: str) -> Landscape:
 
 
 @st.cache_resource(max_entries=64, show_spinner="Deriving the gradient of your formula…")
-def custom_landscape(formula: str, bounds: tuple[float, float, float, float] | None) -> Landscape:
-    """The user's formula as a landscape; `FormulaError` (a ValueError) if refused. Refusals
-    are not cached: Streamlit caches only returned values."""
-    if bounds is None:
-        return from_expression(formula)
-    x0, x1, y0, y1 = bounds
-    return from_expression(formula, bounds=((x0, x1), (y0, y1)))
+def custom_landscape(formula: str, bounds: Bounds | None) -> Landscape:
+    """The user's formula as a landscape; `FormulaError` if refused. Refusals are not cached:
+    Streamlit caches only returned values."""
+    return from_expression(formula) if bounds is None else from_expression(formula, bounds=bounds)
 
 
 def landscape_of(state: CompareState) -> Landscape:
@@ -51,12 +49,28 @@ def run_cards(landscape: Landscape, state: CompareState, starts: tuple) -> list[
     return results
 
 
+def suited_settings(landscape: Landscape, optimizer: str, starts: tuple, steps: int) -> dict:
+    """Settings for a new card: the landscape's own for this optimizer if it has them, else the
+    learning rate that does best on it within the page's steps (`suggested_lr`)."""
+    for name, settings in landscape.optimizers:
+        if name == optimizer:
+            return dict(settings)
+    if "lr" not in get_optimizer(optimizer).defaults:
+        return {}
+    return {"lr": _suggested_lr(_landscape_key(landscape), optimizer, starts, steps, landscape)}
+
+
+@st.cache_data(max_entries=512, show_spinner="Finding a learning rate that suits this landscape…")
+def _suggested_lr(landscape_key: str, optimizer: str, starts: tuple, steps: int, _landscape: Landscape) -> float:
+    return suggested_lr(_landscape, optimizer, starts, steps)
+
+
 def _landscape_key(landscape: Landscape) -> str:
     return f"{landscape.name}|{landscape.expression}|{landscape.bounds}"
 
 
 def clear() -> None:
-    for function in (catalog_landscape, custom_landscape, _run):
+    for function in (catalog_landscape, custom_landscape, _run, _suggested_lr):
         function.clear()
 
 

@@ -30,41 +30,45 @@ DESCRIPTIONS = {
 }
 
 
-def makers(figure: go.Figure, runs: Sequence[Run], labels: Sequence[str],
-           landscape: Landscape) -> dict[str, Callable[[], bytes]]:
-    """How to make each format from what the page shows. Images show the figure as it
-    opens (the step chosen on the page), without its animation controls."""
-    def for_file(animated: bool = True, controls: bool = False) -> go.Figure:
-        """The figure without what only the page needs: the click grid, the room for the controls."""
+def makers(figure: go.Figure, runs: Sequence[Run], labels: Sequence[str], landscape: Landscape,
+           step: int | None = None) -> dict[str, Callable[[], bytes]]:
+    """How to make each format from what the page shows. Images show the step on screen
+    (`step`, as the chart last reported it; None: the last step); HTML, GIF and MP4 the
+    whole animation."""
+    names = [frame.name for frame in figure.frames]
+
+    def for_file() -> go.Figure:
+        """The figure without what only the page needs: the click grid."""
         copy = go.Figure(figure)
-        if not animated:
-            copy.frames = ()
-        if animated_figure:
+        if names:
             copy.data[CLICK_TRACE].visible = False
-            if not controls:
-                copy.update_layout(margin_b=50)
         return copy
 
-    animated_figure = bool(figure.frames)
+    def still() -> go.Figure:
+        if not names:
+            return for_file()
+        shown = names.index(str(step)) if str(step) in names else len(names) - 1
+        return exports.still(for_file(), shown)
+
     return {
-        "png": lambda: exports.to_png(for_file(animated=False)),
-        "svg": lambda: exports.to_svg(for_file(animated=False)),
-        "html": lambda: exports.to_html(for_file(controls=True)),
+        "png": lambda: exports.to_png(still()),
+        "svg": lambda: exports.to_svg(still()),
+        "html": lambda: exports.to_html(for_file()),
         **({"gif": lambda: exports.to_gif(for_file(), max_frames=ANIMATION_FRAMES),
-            "mp4": lambda: exports.to_mp4(for_file(), max_frames=ANIMATION_FRAMES)} if animated_figure else {}),
+            "mp4": lambda: exports.to_mp4(for_file(), max_frames=ANIMATION_FRAMES)} if names else {}),
         "csv": lambda: exports.to_csv(runs, labels),
         "json": lambda: exports.to_json(runs, labels, landscape=landscape.title),
     }
 
 
 def export_panel(figure: go.Figure | None, runs: Sequence[Run], labels: Sequence[str], landscape: Landscape,
-                 state: CompareState) -> None:
+                 state: CompareState, step: int | None = None) -> None:
     """Pick a format, make the file (spinner), download it. A made file is kept until the
     state changes, so reruns do not redo the work and a stale file is never offered."""
     if figure is None:
         return
-    available = makers(figure, runs, labels, landscape)
-    version = hashlib.sha1(json.dumps(to_query(state), sort_keys=True).encode()).hexdigest()
+    available = makers(figure, runs, labels, landscape, step)
+    version = hashlib.sha1(json.dumps([to_query(state), step], sort_keys=True).encode()).hexdigest()
     with st.popover("Export", icon=":material/download:", width="stretch"):
         st.session_state.setdefault(FORMAT_KEY, "png")
         if st.session_state[FORMAT_KEY] not in available:
@@ -75,7 +79,9 @@ def export_panel(figure: go.Figure | None, runs: Sequence[Run], labels: Sequence
                 try:
                     st.session_state[EXPORT_KEY] = (chosen, version, available[chosen]())
                 except Exception as error:  # noqa: BLE001 - an export failure must not break the page
-                    st.error(f"Could not make the {chosen.upper()}: {error}", icon="⚠️")
+                    reason = str(error) or type(error).__name__
+                    st.error(f"Could not make the {chosen.upper()} ({reason}). Press “Make the file” to try "
+                             "again.", icon=":material/warning:")
         made = st.session_state.get(EXPORT_KEY)
         if made and made[0] == chosen and made[1] == version:
             mime, extension = exports.FORMATS[chosen]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
@@ -10,20 +9,22 @@ import streamlit as st
 from .state import CompareState, from_query, to_query
 
 STATE_KEY = "compare.state"
-RENDER_SECONDS: deque[float] = deque(maxlen=100)  # server time of the latest page runs (bench/app.py)
-
-
-def is_fresh() -> bool:
-    """True on a session's first run, before `load` reads the URL."""
-    return STATE_KEY not in st.session_state
+OPENED_KEY = "compare.opened"  # the state as the link opened it, with the link's notices
 
 
 def load() -> CompareState:
     """This session's state; on its first run, the state the URL describes."""
     if STATE_KEY not in st.session_state:
         query = {key: st.query_params.get_all(key) for key in st.query_params}
-        st.session_state[STATE_KEY] = from_query(query)
+        st.session_state[STATE_KEY] = st.session_state[OPENED_KEY] = from_query(query)
     return st.session_state[STATE_KEY]
+
+
+def link_notices(state: CompareState) -> tuple[str, ...]:
+    """What the opening link said wrong, while the page still shows what it opened: the
+    notices are gone at the first change."""
+    opened = st.session_state.get(OPENED_KEY)
+    return opened.notices if opened is not None and opened == state else ()
 
 
 def save(state: CompareState) -> None:

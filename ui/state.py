@@ -9,7 +9,7 @@ Query parameters (repeated keys keep their order)::
     landscape=rosenbrock | formula=x**2+3*sin(y)
     opt=adam,lr=0.05,betas=0.9/0.999,schedule=StepLR,schedule.step_size=30,polyak=1,colour=2
     start=-1.5,2&start=0,2   steps=300  noise=0  seed=0  tol=0.001
-    log=1  view=contour|surface  speed=1  bounds=-2,2,-1,3
+    log=1  view=contour|surface  speed=1  bounds=-2,2,-1,3  present=1
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from landscapes import landscape_names
+from landscapes import Bounds, get_landscape, landscape_names
+from landscapes.core import DEFAULT_OPTIMIZERS, DEFAULT_STEPS
 from optimizers import SCHEDULES, HyperparameterError, get_optimizer, optimizer_names
 from optimizers.schedules import WARMUP
 
@@ -63,20 +64,28 @@ def card(optimizer: str, slot: int = 0, schedule: dict | None = None, polyak: bo
     return Card(optimizer, settings, tuple(schedule.items()) if schedule else (), polyak, slot)
 
 
-DEFAULT_CARDS = (
-    card("sgd", 0, lr=0.1),
-    card("momentum", 1, lr=0.05),
-    card("adagrad", 2, lr=0.5),
-    card("rmsprop", 3, lr=0.05),
-    card("adam", 4, lr=0.1),
-)
+def default_cards(landscape: str, formula: str = "") -> tuple[Card, ...]:
+    """The cards a landscape opens with (its record's `optimizers`; a formula gets the generic ones)."""
+    suggested = DEFAULT_OPTIMIZERS if formula else get_landscape(landscape).optimizers
+    return tuple(card(name, slot, **settings) for slot, (name, settings) in enumerate(suggested))
+
+
+def default_steps(landscape: str, formula: str = "") -> int:
+    return DEFAULT_STEPS if formula else get_landscape(landscape).steps
+
+
+def with_defaults_of(state: CompareState, landscape: str, formula: str = "") -> CompareState:
+    """`state` moved to another landscape (or formula), with that landscape's own cards and
+    steps, its default starts and its own view."""
+    return replace(state, landscape=landscape, formula=formula, cards=default_cards(landscape, formula),
+                   steps=default_steps(landscape, formula), starts=(), bounds=None)
 
 
 @dataclass(frozen=True)
 class CompareState:
     landscape: str = "quadratic"
     formula: str = ""  # a custom f(x, y); when set it replaces `landscape`
-    cards: tuple[Card, ...] = DEFAULT_CARDS
+    cards: tuple[Card, ...] = default_cards("quadratic")
     starts: tuple[tuple[float, float], ...] = ()  # () means the landscape's default starts
     steps: int = 150
     noise: float = 0.0
@@ -85,8 +94,13 @@ class CompareState:
     log_loss: bool = True
     view: str = "contour"
     speed: float = 1.0
-    bounds: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1; None: the landscape's
+    bounds: Bounds | None = None  # None: the landscape's own view
+    presentation: bool = False  # large fonts and lines, for a projector
     notices: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def has_default_cards(self) -> bool:
+        return self.cards == default_cards(self.landscape, self.formula)
 
     def free_slot(self) -> int:
         """The lowest palette slot no card uses: a new card never takes another's colour."""
@@ -105,19 +119,23 @@ def to_query(state: CompareState) -> dict[str, str | list[str]]:
         query["formula"] = state.formula
     elif state.landscape != DEFAULT.landscape:
         query["landscape"] = state.landscape
-    if state.cards != DEFAULT.cards:
+    if not state.has_default_cards:
         query["opt"] = [_card_text(c) for c in state.cards] or ["none"]
     if state.starts:
         query["start"] = [f"{_number(x)},{_number(y)}" for x, y in state.starts]
-    for key, name in (("steps", "steps"), ("noise", "noise"), ("seed", "seed"), ("tol", "tol"),
+    if state.steps != default_steps(state.landscape, state.formula):
+        query["steps"] = str(state.steps)
+    for key, name in (("noise", "noise"), ("seed", "seed"), ("tol", "tol"),
                       ("view", "view"), ("speed", "speed")):
         value = getattr(state, name)
         if value != getattr(DEFAULT, name):
             query[key] = _number(value) if isinstance(value, float) else str(value)
     if state.log_loss != DEFAULT.log_loss:
         query["log"] = "1" if state.log_loss else "0"
+    if state.presentation:
+        query["present"] = "1"
     if state.bounds is not None:
-        query["bounds"] = ",".join(_number(v) for v in state.bounds)
+        query["bounds"] = ",".join(_number(v) for v in state.bounds.flat)
     return query
 
 
@@ -147,7 +165,7 @@ def _number(value: float | int) -> str:
 
 # -- reading -----------------------------------------------------------------------
 KNOWN_KEYS = {"landscape", "formula", "opt", "start", "steps", "noise", "seed", "tol", "log", "view",
-              "speed", "bounds"}
+              "speed", "bounds", "present"}
 
 
 def from_query(query: Mapping[str, str | list[str]]) -> CompareState:
@@ -164,7 +182,7 @@ def from_query(query: Mapping[str, str | list[str]]) -> CompareState:
     changes: dict[str, Any] = {}
 
     if formula := last("formula"):
-        changes["formula"] = formula[:2000]
+        changes["formula"] = formula  # a refused formula is explained by the parser on the page
     elif (name := last("landscape")) is not None:
         if name in landscape_names():
             changes["landscape"] = name
@@ -184,6 +202,7 @@ def from_query(query: Mapping[str, str | list[str]]) -> CompareState:
         "seed": ("seed", lambda t: _whole(t, 0, 2**32 - 1), "a whole number ≥ 0"),
         "tol": ("tol", lambda t: _real(t, 0.0, 1e12, low_open=True), "a number > 0"),
         "log": ("log_loss", _flag, "0 or 1"),
+        "present": ("presentation", _flag, "0 or 1"),
         "view": ("view", lambda t: t if t in VIEWS else None, " or ".join(VIEWS)),
         "speed": ("speed", lambda t: (v if (v := _real(t, 0, 10)) in SPEEDS else None),
                   "one of " + ", ".join(f"{s:g}" for s in SPEEDS)),
@@ -198,35 +217,40 @@ def from_query(query: Mapping[str, str | list[str]]) -> CompareState:
             notices.append(f"ignored {key}={text[:40]!r}: expected {expected}")
         else:
             changes[name] = value
+    landscape, formula = changes.get("landscape", DEFAULT.landscape), changes.get("formula", "")
+    changes.setdefault("cards", default_cards(landscape, formula))
+    changes.setdefault("steps", default_steps(landscape, formula))
     return replace(DEFAULT, **changes, notices=tuple(notices))
 
 
 def _read_cards(texts: list[str], notices: list[str]) -> tuple[Card, ...] | None:
     if texts == ["none"]:
         return ()
-    cards: list[Card] = []
+    cards: list[tuple[Card, bool]] = []  # each card, and whether the link gave its colour
     for text in texts[:MAX_CARDS]:
         read = _read_card(str(text), notices)
         if read is not None:
             cards.append(read)
     if len(texts) > MAX_CARDS:
         notices.append(f"kept the first {MAX_CARDS} optimizers of the URL")
-    taken = {c.slot for c in cards}
-    slots: set[int] = set()
-    for index, c in enumerate(cards):  # two cards never share a colour
-        if c.slot in slots:
-            free = next(s for s in range(MAX_CARDS * 2 + 1) if s not in taken)
-            notices.append(f"two optimizers had colour={c.slot}: gave the second colour={free}")
-            cards[index] = c = replace(c, slot=free)
-            taken.add(free)
-        slots.add(c.slot)
+    # Two cards never share a colour. A card whose link gave no colour takes the lowest free
+    # one, silently; only a colour the link did give twice is worth a notice.
+    taken: set[int] = set()
+    for index, (c, given) in enumerate(cards):
+        if c.slot in taken or not given:
+            free = next(s for s in range(MAX_CARDS * 2 + 1) if s not in taken and
+                        not any(g and o.slot == s for o, g in cards[index + 1:]))
+            if given:
+                notices.append(f"two optimizers had colour={c.slot}: gave the second colour={free}")
+            cards[index] = (c := replace(c, slot=free)), given
+        taken.add(c.slot)
     if not cards:
         notices.append("no usable optimizer in the URL: showing the default ones")
         return None
-    return tuple(cards)
+    return tuple(c for c, _ in cards)
 
 
-def _read_card(text: str, notices: list[str]) -> Card | None:
+def _read_card(text: str, notices: list[str]) -> tuple[Card, bool] | None:
     name, *pairs = text.split(",")
     if name not in optimizer_names():
         notices.append(f"ignored the unknown optimizer {name[:40]!r}")
@@ -235,7 +259,7 @@ def _read_card(text: str, notices: list[str]) -> Card | None:
     specs = {h.name: h for h in spec.hyperparameters}
     settings: dict[str, Any] = {}
     schedule: dict[str, Any] = {}
-    polyak, slot = False, 0
+    polyak, slot, coloured = False, 0, False
     for pair in pairs:
         key, _, value = pair.partition("=")
         try:
@@ -246,7 +270,7 @@ def _read_card(text: str, notices: list[str]) -> Card | None:
             elif key == "colour":
                 if (whole := _whole(value, 0, MAX_CARDS * 2)) is None:
                     raise HyperparameterError(f"colour must be a whole number from 0 to {MAX_CARDS * 2}")
-                slot = whole
+                slot, coloured = whole, True
             elif key in ("schedule", "schedule.name"):
                 if value not in SCHEDULES:
                     raise HyperparameterError(f"unknown schedule {value[:40]!r}")
@@ -265,7 +289,7 @@ def _read_card(text: str, notices: list[str]) -> Card | None:
         notices.append(f"{spec.title}: {error}; using its defaults")
         settings = {}
     checked_schedule = _read_schedule(schedule, spec.title, notices)
-    return card(name, slot, checked_schedule, polyak, **settings)
+    return card(name, slot, checked_schedule, polyak, **settings), coloured
 
 
 def _read_schedule(schedule: dict[str, Any], title: str, notices: list[str]) -> dict[str, Any] | None:
@@ -316,14 +340,14 @@ def _read_starts(texts: list[str], notices: list[str]) -> tuple[tuple[float, flo
     return tuple(starts[:MAX_STARTS])
 
 
-def _read_bounds(text: str) -> tuple[float, float, float, float] | None:
+def _read_bounds(text: str) -> Bounds | None:
     parts = text.split(",")
     if len(parts) != 4:
         return None
     values = [_real(p, -MAX_COORDINATE, MAX_COORDINATE) for p in parts]
     if None in values or not (values[0] < values[1] and values[2] < values[3]):
         return None
-    return tuple(values)  # type: ignore[return-value]
+    return Bounds.of(*values)
 
 
 def _real(text: str, low: float, high: float, low_open: bool = False) -> float | None:

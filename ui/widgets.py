@@ -8,6 +8,7 @@ state with what its widgets now say.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
@@ -15,15 +16,15 @@ from typing import Any
 import streamlit as st
 
 from figures import colour
-from figures.animation import CLICK_TRACE
 from figures.style import format_value, legend_labels
-from landscapes import FormulaError, Landscape, landscape_names
+from landscapes import Bounds, FormulaError, Landscape, landscape_names
 from landscapes.custom import DEFAULT_BOUNDS as CUSTOM_BOUNDS
+from landscapes.parser import MAX_LENGTH
 from optimizers import SCHEDULES, Hyperparameter, HyperparameterError, get_optimizer, optimizer_names
 from optimizers.schedules import WARMUP, check_schedule_arguments
 
 from . import compute, session
-from .state import DEFAULT, MAX_CARDS, MAX_STARTS, MAX_STEPS, Card, CompareState, card
+from .state import DEFAULT, MAX_CARDS, MAX_STARTS, MAX_STEPS, VIEWS, Card, CompareState, card, with_defaults_of
 
 CUSTOM = "custom"
 LANDSCAPE_KEY = "compare.landscape"
@@ -32,6 +33,8 @@ LAST_GOOD_KEY = "compare.last_good_formula"
 STARTS_KEY = "compare.starts"
 BOUNDS_KEYS = ("compare.x0", "compare.x1", "compare.y0", "compare.y1")
 ADD_KEY = "compare.add"
+STEPS_KEY = "compare.steps"
+KEPT_KEY = "compare.kept_cards"  # set when a landscape change kept the user's own cards
 EXAMPLE_FORMULA = "(x**2 + y - 11)**2 / 10 + 0.5*sin(3*x)"
 
 
@@ -48,20 +51,19 @@ def landscape_picker(state: CompareState) -> tuple[CompareState, Landscape]:
     _seed(LANDSCAPE_KEY, CUSTOM if state.formula else state.landscape)
     choice = st.selectbox("Landscape", names, key=LANDSCAPE_KEY, on_change=_landscape_changed,
                           format_func=_landscape_title)
+    _offer_defaults(state)
     if choice != CUSTOM:
         landscape = compute.catalog_landscape(choice)
         st.caption(f"${landscape.latex}$  \n{landscape.lesson}")
         return replace(state, landscape=choice, formula=""), landscape
 
     _seed(FORMULA_KEY, state.formula or EXAMPLE_FORMULA)
-    formula = st.text_input("f(x, y) =", key=FORMULA_KEY, max_chars=2000,
-                            help="Use x, y, numbers, pi, e, + - * / ** and sin, cos, tan, exp, log, sqrt, "
-                                 "tanh, abs. Nothing you type is executed.")
+    formula = st.text_input("f(x, y) =", key=FORMULA_KEY, max_chars=MAX_LENGTH, help=formula_help())
     try:
         landscape = compute.custom_landscape(formula, state.bounds)
         st.session_state[LAST_GOOD_KEY] = formula
-    except (FormulaError, ValueError) as error:
-        st.error(str(error), icon="⚠️")
+    except FormulaError as error:
+        formula_error(formula, str(error))
         last_good = st.session_state.get(LAST_GOOD_KEY)
         landscape = (compute.custom_landscape(last_good, state.bounds) if last_good
                      else compute.catalog_landscape(DEFAULT.landscape))
@@ -69,16 +71,72 @@ def landscape_picker(state: CompareState) -> tuple[CompareState, Landscape]:
     return replace(state, formula=formula), landscape
 
 
+def formula_help() -> str:
+    try:
+        from landscapes.functions import formula_help as help_text
+    except ImportError:  # the functions table is being written; the parser's list says the same
+        from landscapes.parser import _ALLOWED
+        return f"Use {_ALLOWED}. Nothing you type is executed."
+    return help_text()
+
+
+def formula_error(formula: str, message: str) -> None:
+    """The parser's message as plain text (never markdown: `x.__class__` must read as typed),
+    under the formula with a caret at the column it names."""
+    column = re.search(r"at column (\d+)", message)
+    pointer = ""
+    if column and len(formula) < 120:
+        pointer = f"{formula}\n{' ' * (int(column.group(1)) - 1)}^\n"
+    st.error("The formula was not accepted:", icon=":material/warning:")
+    st.code(pointer + message, language=None, wrap_lines=True)
+
+
 def _landscape_title(name: str) -> str:
     return "your own formula…" if name == CUSTOM else compute.catalog_landscape(name).title
 
 
 def _landscape_changed() -> None:
-    """A new landscape starts from its own default starts and view."""
+    """A new landscape opens with its own cards and steps when the user had not changed the
+    previous landscape's; cards the user made are kept (with an offer to swap). Either way it
+    starts from its own default starts and view."""
     state = session.load()
-    st.session_state[session.STATE_KEY] = replace(state, starts=(), bounds=None)
-    for key in (STARTS_KEY, *BOUNDS_KEYS):
-        st.session_state.pop(key, None)
+    choice = st.session_state[LANDSCAPE_KEY]
+    landscape, formula = (state.landscape, st.session_state.get(FORMULA_KEY) or EXAMPLE_FORMULA) \
+        if choice == CUSTOM else (choice, "")
+    if state.has_default_cards:
+        new = with_defaults_of(state, landscape, formula)
+        st.session_state.pop(KEPT_KEY, None)
+        _forget_widgets(cards=True)
+    else:
+        new = replace(state, landscape=landscape, formula=formula, starts=(), bounds=None)
+        st.session_state[KEPT_KEY] = True
+        _forget_widgets(cards=False)
+    st.session_state[session.STATE_KEY] = new
+
+
+def _offer_defaults(state: CompareState) -> None:
+    if not st.session_state.get(KEPT_KEY) or state.has_default_cards:
+        return
+    title = "this formula" if state.formula else compute.catalog_landscape(state.landscape).title
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    left.caption("Your optimizers were kept for the new landscape.")
+    right.button(f"Use {title}'s", key="compare.use_defaults", on_click=_use_defaults,
+                 help="Replace the cards and steps with the ones this landscape opens with: chosen so "
+                      "that the default view shows its lesson")
+
+
+def _use_defaults() -> None:
+    state = session.load()
+    st.session_state[session.STATE_KEY] = with_defaults_of(state, state.landscape, state.formula)
+    st.session_state.pop(KEPT_KEY, None)
+    _forget_widgets(cards=True)
+
+
+def _forget_widgets(cards: bool) -> None:
+    """Drop widget values that would otherwise override a state set from outside the widgets."""
+    for key in [k for k in st.session_state if k in (STARTS_KEY, STEPS_KEY, *BOUNDS_KEYS)
+                or (cards and str(k).startswith("card"))]:
+        del st.session_state[key]
 
 
 # -- run settings ------------------------------------------------------------------
@@ -112,10 +170,10 @@ def run_settings(state: CompareState, landscape: Landscape) -> CompareState:
     try:
         starts = parse_starts(text)
     except ValueError as error:
-        st.error(str(error), icon="⚠️")
+        st.error(str(error), icon=":material/warning:")
         starts = state.starts
-    _seed("compare.steps", state.steps)
-    steps = st.slider("Steps", 1, MAX_STEPS, key="compare.steps")
+    _seed(STEPS_KEY, state.steps)
+    steps = st.slider("Steps", 1, MAX_STEPS, key=STEPS_KEY)
     left, right = st.columns(2)
     _seed("compare.noise", state.noise)
     noise = left.number_input("Gradient noise σ", min_value=0.0, max_value=1000.0, step=0.1, format="%g",
@@ -131,9 +189,8 @@ def run_settings(state: CompareState, landscape: Landscape) -> CompareState:
                    bounds=bounds)
 
 
-def _view_bounds(state: CompareState, landscape: Landscape) -> tuple[float, float, float, float] | None:
-    (x0, x1), (y0, y1) = landscape.bounds
-    initial = state.bounds or (x0, x1, y0, y1)
+def _view_bounds(state: CompareState, landscape: Landscape) -> Bounds | None:
+    initial = (state.bounds or landscape.bounds).flat
     with st.expander("View", expanded=False):
         columns = st.columns(4)
         values = []
@@ -143,17 +200,98 @@ def _view_bounds(state: CompareState, landscape: Landscape) -> tuple[float, floa
             values.append(column.number_input(label, key=key, format="%g", step=0.5,
                                               min_value=-1e6, max_value=1e6))
     if not (values[0] < values[1] and values[2] < values[3]):
-        st.error("The view needs x min < x max and y min < y max.", icon="⚠️")
+        st.error("The view needs x min < x max and y min < y max.", icon=":material/warning:")
         return state.bounds
-    bounds = tuple(float(v) for v in values)
-    (d0, d1), (e0, e1) = CUSTOM_BOUNDS if state.formula else landscape.bounds
-    return None if bounds == (d0, d1, e0, e1) else bounds  # None: the landscape's own view
+    bounds = Bounds.of(*values)
+    own = Bounds(*CUSTOM_BOUNDS) if state.formula else landscape.bounds
+    return None if bounds == own else bounds  # None: the landscape's own view
+
+
+# -- view, notices, link ---------------------------------------------------------
+def view_settings(state: CompareState, view_column, log_column, presentation_column) -> CompareState:
+    """The view switch, log loss (the animated view only) and the presentation toggle."""
+    _seed("compare.view", state.view)
+    view = view_column.segmented_control("View", VIEWS, key="compare.view", required=True,
+                                         label_visibility="collapsed",
+                                         format_func={"contour": "Contour + loss", "surface": "3D surface"}.get)
+    view = view or state.view
+    log_loss = state.log_loss
+    if view == "contour":  # the 3D view has no loss curves
+        _seed("compare.log", state.log_loss)
+        log_loss = log_column.toggle("Log loss", key="compare.log")
+    _seed("compare.presentation", state.presentation)
+    presentation = presentation_column.toggle("Presentation", key="compare.presentation",
+                                              help="Large fonts, thick lines: for a projector")
+    return replace(state, view=view, log_loss=log_loss, presentation=presentation)
+
+
+def link_notices(state: CompareState) -> None:
+    """What the opening link said wrong, in one collapsed notice, gone at the first change."""
+    notices = session.link_notices(state)
+    if not notices:
+        return
+    count = f"{len(notices)} thing{'s' if len(notices) > 1 else ''}"
+    with st.expander(f"The link asked for {count} this page could not do: it opened with defaults for them",
+                     icon=":material/info:"):
+        st.text("\n".join(f"• {notice}" for notice in notices))
+
+
+_COPY_LINK = None
+
+
+def copy_link(url: str) -> None:
+    """A button that copies `url` to the clipboard in one click, in the browser (no rerun)."""
+    global _COPY_LINK
+    if _COPY_LINK is None:
+        _COPY_LINK = st.components.v2.component(
+            "descent_lab_copy_link",
+            html='<button class="copy" type="button" title="Copy a link that reopens exactly this view">'
+                 '<svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">'
+                 '<path fill="currentColor" '
+                 'd="M3.9 12a3.1 3.1 0 0 1 3.1-3.1h4V7H7a5 5 0 0 0 0 10h4v-1.9H7A3.1 3.1 0 0 1 3.9 12zM8 13h8v-2H8v2z'
+                 'm9-6h-4v1.9h4a3.1 3.1 0 0 1 0 6.2h-4V17h4a5 5 0 0 0 0-10z"/></svg>'
+                 '<span class="label">Copy link</span></button>',
+            css=COPY_LINK_CSS, js=COPY_LINK_JS)
+    _COPY_LINK(data={"url": url}, key="compare.copy_link", height=40)
+
+
+COPY_LINK_CSS = """
+.copy { display: flex; align-items: center; justify-content: center; gap: 0.4rem;
+        width: 100%; height: 38px; border-radius: var(--st-button-radius, 0.5rem); cursor: pointer;
+        border: 1px solid var(--st-border-color, #d6d6d9); background: var(--st-background-color, white);
+        color: var(--st-text-color, #31333f); font: inherit; font-family: var(--st-font, sans-serif); }
+.copy:hover { border-color: var(--st-primary-color, #ff4b4b); color: var(--st-primary-color, #ff4b4b); }
+"""
+
+# navigator.clipboard needs a secure context (https or localhost); a lecture-hall server on a
+# plain http address gets the older execCommand("copy") on a hidden text field instead.
+COPY_LINK_JS = """
+export default function ({ parentElement, data }) {
+  const button = parentElement.querySelector(".copy");
+  const label = parentElement.querySelector(".label");
+  button.dataset.url = data.url;
+  button.onclick = async () => {
+    const url = button.dataset.url;
+    let copied = false;
+    try { await navigator.clipboard.writeText(url); copied = true; } catch (error) {
+      const field = document.createElement("textarea");
+      field.value = url; field.style.position = "fixed"; field.style.opacity = "0";
+      document.body.appendChild(field); field.select();
+      try { copied = document.execCommand("copy"); } catch (ignored) { copied = false; }
+      field.remove();
+    }
+    label.textContent = copied ? "Copied ✓" : "Press Ctrl+C";
+    if (!copied) { window.prompt("Copy this link:", url); }
+    setTimeout(() => { label.textContent = "Copy link"; }, 1600);
+  };
+}
+"""
 
 
 # -- optimizer cards ---------------------------------------------------------------
-def optimizer_cards(state: CompareState) -> CompareState:
+def optimizer_cards(state: CompareState, landscape: Landscape) -> CompareState:
     """One bordered card per optimizer: its hyperparameters (exactly its registry record's),
-    schedule, Polyak averaging; remove buttons; an add row below."""
+    schedule, Polyak averaging, equations; remove buttons; an add row below."""
     headers, cards = [], []
     for current in state.cards:
         with st.container(border=True):
@@ -164,12 +302,12 @@ def optimizer_cards(state: CompareState) -> CompareState:
                         f"**{label}**", unsafe_allow_html=True)
     state = replace(state, cards=tuple(cards))
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    _seed(ADD_KEY, "sgd")
+    _seed(ADD_KEY, "adam")
     left.selectbox("Add an optimizer", optimizer_names(), key=ADD_KEY,
                    format_func=lambda n: get_optimizer(n).title)
-    right.button("Add", key="compare.add_button", on_click=_add_card, disabled=len(state.cards) >= MAX_CARDS,
-                 width="stretch",
-                 help=f"At most {MAX_CARDS} optimizers")
+    right.button("Add", key="compare.add_button", on_click=_add_card, args=(landscape,),
+                 disabled=len(state.cards) >= MAX_CARDS, width="stretch",
+                 help=f"At most {MAX_CARDS} optimizers. A new card's learning rate suits this landscape.")
     return state
 
 
@@ -187,12 +325,12 @@ def as_run_like(c: Card) -> SimpleNamespace:
 def _card(current: Card) -> Card:
     prefix = f"card{current.slot}"
     spec = get_optimizer(current.optimizer)
-    top, remove = st.columns([4, 1], vertical_alignment="bottom")
+    top, remove = st.columns([5, 1], vertical_alignment="bottom")
     _seed(f"{prefix}.optimizer", current.optimizer)
     name = top.selectbox("Optimizer", optimizer_names(), key=f"{prefix}.optimizer",
                          format_func=lambda n: get_optimizer(n).title, label_visibility="collapsed")
-    remove.button("✕", key=f"{prefix}.remove", on_click=_remove_card, args=(current.slot,),
-                  help="Remove this optimizer")
+    remove.button("", icon=":material/close:", key=f"{prefix}.remove", on_click=_remove_card,
+                  args=(current.slot,), help="Remove this optimizer")
     if name != current.optimizer:
         spec = get_optimizer(name)
         current = Card(name, slot=current.slot)
@@ -205,15 +343,38 @@ def _card(current: Card) -> Card:
         st.caption(spec.summary)
         values = {h.name: hyperparameter_input(h, f"{prefix}.{name}.{h.name}", current.hyperparameters)
                   for h in spec.hyperparameters}
+        _torch_default_note(spec, values)
         schedule = _schedule_input(current, f"{prefix}.{name}.schedule")
         _seed(f"{prefix}.polyak", current.polyak)
         polyak = st.checkbox("Polyak averaging", key=f"{prefix}.polyak",
                              help="Also draw the running mean of the iterates (dashed)")
+        _equations(spec, values)
     try:
         spec.validate(**values)
     except HyperparameterError as error:
-        st.error(str(error), icon="⚠️")
+        st.error(str(error), icon=":material/warning:")
     return card(name, current.slot, schedule, polyak, **values)
+
+
+def _torch_default_note(spec, values: dict[str, Any]) -> None:
+    torch_lr = spec.defaults.get("lr")
+    if torch_lr is not None and values.get("lr") != torch_lr:
+        st.caption(f"lr {format_value(values['lr'])} suits this landscape; torch's default is "
+                   f"{format_value(torch_lr)}.")
+
+
+def _equations(spec, values: dict[str, Any]) -> None:
+    """The update equations these settings switch on, and the paper, from the optimizer's record
+    (an invalid value shows the equations of the defaults: the card says what is wrong)."""
+    try:
+        lines = spec.equations_for(values)
+    except HyperparameterError:
+        lines = spec.equations_for({})
+    with st.popover("Update equations", icon=":material/functions:", width="stretch"):
+        for line in lines:
+            st.latex(line)
+        if spec.reference:
+            st.caption(spec.reference)
 
 
 def hyperparameter_input(spec: Hyperparameter, key: str, given: dict[str, Any]) -> Any:
@@ -233,7 +394,7 @@ def hyperparameter_input(spec: Hyperparameter, key: str, given: dict[str, Any]) 
         try:
             return tuple(int(float(p)) for p in text.split(",") if p.strip())
         except ValueError:
-            st.error(f"{spec.name}: write whole steps separated by commas", icon="⚠️")
+            st.error(f"{spec.name}: write whole steps separated by commas", icon=":material/warning:")
             return spec.default
     if spec.kind == "pair":
         columns = st.columns(2)
@@ -273,14 +434,17 @@ def _schedule_input(current: Card, key: str) -> dict[str, Any] | None:
         check_schedule_arguments(name, arguments)
         WARMUP.check(warmup)
     except HyperparameterError as error:
-        st.error(str(error), icon="⚠️")
+        st.error(str(error), icon=":material/warning:")
     return {"name": name, **arguments, **({"warmup": warmup} if warmup else {})}
 
 
-def _add_card() -> None:
+def _add_card(landscape: Landscape) -> None:
     state = session.load()
     if len(state.cards) < MAX_CARDS:
-        new = card(st.session_state[ADD_KEY], state.free_slot())
+        name = st.session_state[ADD_KEY]
+        starts = tuple(state.starts or landscape.starts)
+        settings = compute.suited_settings(landscape, name, starts, state.steps)
+        new = card(name, state.free_slot(), **settings)
         st.session_state[session.STATE_KEY] = replace(state, cards=(*state.cards, new))
 
 
@@ -291,17 +455,26 @@ def _remove_card(slot: int) -> None:
         del st.session_state[key]
 
 
-# -- clicks on the contour ---------------------------------------------------------
-def add_clicked_start(chart_key: str, landscape_starts) -> None:
-    """`on_select` callback of the contour: a click on the landscape adds a start there."""
-    selection = st.session_state.get(chart_key)
-    points = (selection or {}).get("selection", {}).get("points", [])
-    clicked = [(float(p["x"]), float(p["y"])) for p in points
-               if p.get("curve_number") == CLICK_TRACE and "x" in p and "y" in p]
-    if not clicked:
-        return
+# -- the chart and clicks on it ---------------------------------------------------
+def comparison_chart(figure, key: str, landscape: Landscape, speed: float) -> int | None:
+    """The animated Compare figure, stepped in the browser (previous / play / next, the
+    slider, ← →); a click on the landscape adds a start there. Returns the step on screen as
+    the browser last reported it (after a pause or a step), None before it has."""
+    import chart
+
+    def clicked(clicks) -> None:
+        for click in clicks:
+            if click.subplot == "xy":  # the contour; clicks on the loss panel add nothing
+                add_start(click.x, click.y, landscape.starts)
+
+    result = chart.plotly_chart(figure, key=key, on_click=clicked, speed=speed, report_step=True)
+    st.caption("Click the landscape to add a start there. ← → step when the chart has focus.")
+    return result.step
+
+
+def add_start(x: float, y: float, landscape_starts) -> None:
+    """Add the start (x, y) (the oldest one goes beyond `MAX_STARTS`)."""
     state = session.load()
-    starts = (state.starts or tuple(landscape_starts)) + tuple(clicked)
-    starts = starts[-MAX_STARTS:]
+    starts = ((state.starts or tuple(landscape_starts)) + ((x, y),))[-MAX_STARTS:]
     st.session_state[session.STATE_KEY] = replace(state, starts=starts)
     st.session_state[STARTS_KEY] = format_starts(starts)

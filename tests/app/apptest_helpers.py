@@ -22,7 +22,19 @@ def open_app(query: dict | None = None) -> AppTest:
 
 
 def figures(at: AppTest) -> list[dict]:
-    return [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+    """Every Plotly figure on the page: the 2D ones from the chart component's data (what the
+    browser receives), the 3D one from st.plotly_chart."""
+    drawn = [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+    for element in at.get("bidi_component"):
+        if element.proto.component_name == "descent-lab.chart":
+            drawn.append(json.loads(json.loads(element.proto.json)["figure"]))
+    return drawn
+
+
+def chart_data(at: AppTest) -> dict:
+    """What the chart component received besides the figure: frame names, opening step, speed."""
+    (element,) = [e for e in at.get("bidi_component") if e.proto.component_name == "descent-lab.chart"]
+    return json.loads(element.proto.json)
 
 
 def comparison(at: AppTest) -> dict:

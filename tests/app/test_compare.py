@@ -79,7 +79,7 @@ def test_the_same_optimizer_twice_gets_names_with_its_differing_setting(app):
     app.selectbox(key="compare.add").set_value("sgd")
     app.button(key="compare.add_button").click().run()
     open_card(app, 5).number_input(key="card5.sgd.lr").set_value(0.01).run()
-    assert loss_names(comparison(app))[0] == "SGD lr=0.1"
+    assert loss_names(comparison(app))[0] == "SGD lr=0.4"
     assert loss_names(comparison(app))[-1] == "SGD lr=0.01"
 
 
@@ -122,7 +122,10 @@ def test_a_refused_formula_shows_why_and_keeps_the_last_good_landscape(app):
     app.text_input(key="compare.formula").set_value("x**2 + y**2").run()
     app.text_input(key="compare.formula").set_value("__import__(1).system(2)").run()
     assert not app.exception
-    assert len(app.error) == 1 and "can be called (at column 1)" in app.error[0].value
+    assert len(app.error) == 1
+    formula, caret, message = app.code[0].value.split("\n")
+    assert formula == "__import__(1).system(2)" and caret == " " * 13 + "^"   # points at '.system'
+    assert message.startswith("attribute access '.system' at column 14 is not allowed")
     assert comparison(app)["layout"]["title"]["text"] == "f(x, y) = x**2 + y**2"
 
 
@@ -138,7 +141,7 @@ def test_typed_starts_each_get_a_path_and_bad_ones_are_explained(app):
 
 def test_a_url_reopens_the_same_state_in_a_new_session(app):
     app.selectbox(key="compare.landscape").set_value("beale").run()
-    open_card(app, 4).number_input(key="card4.adam.lr").set_value(0.05).run()
+    open_card(app, 3).number_input(key="card3.adam.lr").set_value(0.02).run()
     app.slider(key="compare.steps").set_value(80).run()
     app.text_input(key="compare.starts").set_value("1, 1; -2, 2").run()
     app.number_input(key="compare.noise").set_value(0.2).run()
@@ -148,14 +151,15 @@ def test_a_url_reopens_the_same_state_in_a_new_session(app):
     assert reopened.query_params == app.query_params
     assert comparison(reopened)["data"] == comparison(app)["data"]
     assert reopened.slider(key="compare.steps").value == 80
-    assert open_card(reopened, 4).number_input(key="card4.adam.lr").value == 0.05
-    assert not reopened.info
+    assert open_card(reopened, 3).number_input(key="card3.adam.lr").value == 0.02
+    assert not [e for e in reopened.expander if "could not do" in e.label]
 
 
 def test_a_tampered_url_opens_with_defaults_for_the_bad_values_and_says_so():
     at = open_app({"steps": "lots", "landscape": "everest", "opt": ["sgd,lr=-1", "warp_drive", "adam,lr=0.05"],
                    "bogus": "1"})
-    notices = " ".join(message.value for message in at.info)
+    (notice,) = [e for e in at.expander if "could not do" in e.label]
+    notices = " ".join(text.value for text in notice.text)
     for fragment in ("steps", "everest", "lr", "warp_drive", "bogus"):
         assert fragment in notices
     figure = comparison(at)
@@ -174,19 +178,16 @@ def test_the_3d_view_shows_a_surface_with_the_paths(app):
     assert app.query_params["view"] == "surface"
 
 
-def test_the_3d_view_hides_the_animation_controls_and_gives_them_back_unchanged(app):
-    app.select_slider(key="compare.speed").set_value(2.0).run()
+def test_the_3d_view_hides_the_loss_scale_and_gives_it_back_unchanged(app):
     app.toggle(key="compare.log").set_value(False).run()
 
     app.session_state["compare.view"] = "surface"
     app.run()
-    assert not app.select_slider and not app.toggle
-    assert not [w for w in app.number_input if str(w.key).startswith("compare.frame")]
-    assert app.query_params["speed"] == "2" and app.query_params["log"] == "0"
+    assert [w.key for w in app.toggle] == ["compare.presentation"]
+    assert app.query_params["log"] == "0"
 
     app.session_state["compare.view"] = "contour"
     app.run()
-    assert app.select_slider(key="compare.speed").value == 2.0
     assert app.toggle(key="compare.log").value is False
     assert comparison(app)["layout"]["yaxis2"]["type"] == "linear"
 
@@ -237,7 +238,7 @@ def test_a_schedule_chosen_on_a_card_drives_its_run_and_reaches_the_url(app):
     assert "schedule=StepLR" in opt and "schedule.step_size=10" in opt
     csv_rows = made_file(app, "csv").decode().splitlines()
     sgd_rates = [row.rsplit(",", 1)[1] for row in csv_rows[1:] if ",SGD," in row][:12]
-    assert [float(r) for r in sgd_rates[:10]] == [0.1] * 10 and float(sgd_rates[10]) == 0.1 * 0.1
+    assert [float(r) for r in sgd_rates[:10]] == [0.4] * 10 and float(sgd_rates[10]) == 0.4 * 0.1
 
 
 def test_polyak_averaging_adds_a_dashed_average_path(app):
@@ -273,3 +274,60 @@ def test_the_table_says_where_a_run_diverged_and_reads_its_huge_loss():
     assert diverged["diverged"].startswith("step ") and calm["diverged"] == ""
     assert "e+" in diverged["final loss"] and float(diverged["final loss"]) > 1e15
     assert float(calm["final loss"]) < 1
+
+
+def test_each_landscape_opens_with_its_own_cards_and_steps(app):
+    from landscapes import get_landscape
+
+    app.selectbox(key="compare.landscape").set_value("rosenbrock").run()
+    rosenbrock = get_landscape("rosenbrock")
+    assert len(loss_names(comparison(app))) == len(rosenbrock.optimizers)
+    assert app.slider(key="compare.steps").value == rosenbrock.steps
+    assert "opt" not in app.query_params and "steps" not in app.query_params  # the defaults: a short link
+    assert open_card(app, 0).number_input(key="card0.sgd.lr").value == rosenbrock.optimizers[0][1]["lr"]
+
+
+def test_cards_the_user_changed_survive_a_landscape_change_with_an_offer_to_swap(app):
+    open_card(app, 0).number_input(key="card0.sgd.lr").set_value(0.02).run()
+    app.selectbox(key="compare.landscape").set_value("beale").run()
+    assert "sgd,lr=0.02,colour=0" in app.query_params["opt"]
+    app.button(key="compare.use_defaults").click().run()
+    assert "opt" not in app.query_params
+    assert not [b for b in app.button if b.key == "compare.use_defaults"]
+
+
+def test_a_new_card_starts_with_a_learning_rate_suited_to_the_landscape_and_says_so(app):
+    from optimizers import get_optimizer
+
+    app.selectbox(key="compare.add").set_value("adamax").run()
+    app.button(key="compare.add_button").click().run()
+    lr = open_card(app, 5).number_input(key="card5.adamax.lr").value
+    assert lr != get_optimizer("adamax").defaults["lr"]
+    assert any("torch's default is 0.002" in c.value for c in app.caption)
+
+
+def test_a_hand_written_link_without_colours_opens_without_notices():
+    at = open_app({"opt": ["adam", "sgd"]})
+    assert not at.expander or not [e for e in at.expander if "could not do" in e.label]
+    figure = comparison(at)
+    colours = [t["line"]["color"] for t in figure["data"] if t.get("xaxis") == "x2" and t.get("showlegend")]
+    assert len(set(colours)) == 2
+
+
+def test_too_many_optimizers_give_one_notice_that_goes_at_the_next_change():
+    at = open_app({"opt": ["sgd"] * 20})
+    (notice,) = [e for e in at.expander if "could not do" in e.label]
+    assert len(notice.text) == 1 and "first 16" in notice.text[0].value
+    assert len(loss_names(comparison(at))) == 16
+    at.slider(key="compare.steps").set_value(40).run()
+    assert not [e for e in at.expander if "could not do" in e.label]
+
+
+def test_the_chart_gets_the_frames_and_the_speed_from_the_link():
+    from apptest_helpers import chart_data
+
+    at = open_app({"speed": "2"})
+    data = chart_data(at)
+    assert data["speed"] == 2.0 and data["controls"] is True
+    assert data["frames"] == [str(k) for k in frame_steps(DEFAULT.steps)]
+    assert data["report_step"] is True

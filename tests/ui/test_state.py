@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from strategies import WIDE, schedule_arguments  # tests/strategies.py
 from strategies import hyperparameters as valid_hyperparameters
 
-from landscapes import landscape_names
+from landscapes import Bounds, landscape_names
 from optimizers import SCHEDULES, get_optimizer, optimizer_names
 from optimizers.schedules import WARMUP, check_schedule_arguments
 from ui.state import (
@@ -28,8 +28,10 @@ from ui.state import (
     Card,
     CompareState,
     card,
+    default_cards,
     from_query,
     to_query,
+    with_defaults_of,
 )
 
 FUZZ_SETTINGS = settings(max_examples=200, deadline=None, report_multiple_bugs=False,
@@ -78,21 +80,22 @@ formulas = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_
 
 
 @st.composite
-def bounds(draw) -> tuple[float, float, float, float] | None:
+def bounds(draw) -> Bounds | None:
     if not draw(st.booleans()):
         return None
     x0, x1 = sorted(draw(st.lists(coordinates, min_size=2, max_size=2, unique=True)))
     y0, y1 = sorted(draw(st.lists(coordinates, min_size=2, max_size=2, unique=True)))
-    return (x0, x1, y0, y1)
+    return Bounds.of(x0, x1, y0, y1)
 
 
 @st.composite
 def states(draw, random_schedule_arguments: bool = False) -> CompareState:
     formula = draw(st.one_of(st.just(""), formulas))
+    landscape = DEFAULT.landscape if formula else draw(st.sampled_from(landscape_names()))
     return CompareState(
-        landscape=DEFAULT.landscape if formula else draw(st.sampled_from(landscape_names())),
+        landscape=landscape,
         formula=formula,
-        cards=draw(st.one_of(st.just(DEFAULT.cards), cards(random_schedule_arguments))),
+        cards=draw(st.one_of(st.just(default_cards(landscape, formula)), cards(random_schedule_arguments))),
         starts=tuple(draw(st.lists(st.tuples(coordinates, coordinates), max_size=MAX_STARTS))),
         steps=draw(st.integers(1, MAX_STEPS)),
         noise=draw(st.floats(0.0, 1e3)),
@@ -102,6 +105,7 @@ def states(draw, random_schedule_arguments: bool = False) -> CompareState:
         view=draw(st.sampled_from(VIEWS)),
         speed=draw(st.sampled_from(SPEEDS)),
         bounds=draw(bounds()),
+        presentation=draw(st.booleans()),
     )
 
 
@@ -144,7 +148,7 @@ def test_query_values_are_strings_or_lists_of_strings():
     state = CompareState(landscape="rosenbrock", cards=(card("adam", 2, {"name": "StepLR", "step_size": 10,
                                                                          "gamma": 0.5}, True, lr=0.05),),
                          starts=((1.0, 2.0),), steps=10, noise=0.5, seed=3, tol=0.1, log_loss=False,
-                         view="surface", speed=0.5, bounds=(-1.0, 1.0, -2.0, 2.0))
+                         view="surface", speed=0.5, bounds=Bounds.of(-1.0, 1.0, -2.0, 2.0))
     for value in to_query(state).values():
         assert isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
 
@@ -168,7 +172,7 @@ def test_no_optimizers_is_written_as_opt_none_and_read_back_without_notices():
 
 
 def test_a_formula_replaces_the_landscape_in_the_url():
-    state = replace(DEFAULT, formula="x**2 + 3*sin(y)")
+    state = with_defaults_of(DEFAULT, DEFAULT.landscape, "x**2 + 3*sin(y)")
     assert to_query(state) == {"formula": "x**2 + 3*sin(y)"}
     assert from_query(through_the_browser(to_query(state))) == state
 
@@ -178,7 +182,7 @@ ADAM = card("adam", 3, lr=0.05, betas=(0.8, 0.99))
 SGD = card("sgd", 5, lr=0.2, momentum=0.5)
 BASE = CompareState(landscape="rosenbrock", cards=(ADAM, SGD), starts=((1.0, 2.0), (-1.0, 0.5)), steps=300,
                     noise=0.1, seed=7, tol=1e-4, log_loss=False, view="surface", speed=2.0,
-                    bounds=(-3.0, 3.0, -2.0, 4.0))
+                    bounds=Bounds.of(-3.0, 3.0, -2.0, 4.0))
 ADAM_TEXT = "adam,lr=0.05,betas=0.8/0.99,colour=3"
 SGD_TEXT = "sgd,lr=0.2,momentum=0.5,colour=5"
 
@@ -222,7 +226,9 @@ SCALAR_FIELDS = {"landscape": "landscape", "steps": "steps", "noise": "noise", "
 def test_a_bad_value_falls_back_to_its_default_alone_with_a_notice(key, text):
     state = from_query(base_query(**{key: text}))
     field = SCALAR_FIELDS[key]
-    assert state == replace(BASE, **{field: getattr(DEFAULT, field)})
+    # what the field is when the link leaves it out (steps and cards: the landscape's own)
+    default = from_query({} if field == "landscape" else {"landscape": BASE.landscape})
+    assert state == replace(BASE, **{field: getattr(default, field)})
     assert_one_notice_naming(state, key, text)
 
 
@@ -297,7 +303,7 @@ def test_an_unknown_optimizer_is_dropped_alone_with_a_notice():
 
 def test_a_url_without_any_usable_optimizer_shows_the_default_ones():
     state = from_query(base_query(opt=["lion", "adam_x"]))
-    assert state == replace(BASE, cards=DEFAULT.cards)
+    assert state == replace(BASE, cards=default_cards(BASE.landscape))
     assert any("lion" in notice for notice in state.notices)
     assert any("adam_x" in notice for notice in state.notices)
 
@@ -420,3 +426,22 @@ def test_a_new_card_never_takes_a_used_colour(slots):
     free = state.free_slot()
     assert free not in slots
     assert all(slot in slots for slot in range(free))
+
+
+def test_each_landscape_writes_a_short_link_for_its_own_defaults():
+    for name in landscape_names():
+        state = with_defaults_of(DEFAULT, name)
+        assert to_query(state) == ({} if name == DEFAULT.landscape else {"landscape": name})
+        assert from_query(to_query(state)) == state
+
+
+def test_cards_without_a_colour_in_the_link_take_free_ones_silently():
+    state = from_query({"opt": ["adam", "sgd", "rmsprop,colour=0"]})
+    assert [c.slot for c in state.cards] == [1, 2, 0]
+    assert state.notices == ()
+
+
+def test_twenty_identical_cards_give_one_notice():
+    state = from_query({"opt": ["sgd"] * 20})
+    assert len(state.cards) == MAX_CARDS and len({c.slot for c in state.cards}) == MAX_CARDS
+    assert len(state.notices) == 1 and f"first {MAX_CARDS}" in state.notices[0]
