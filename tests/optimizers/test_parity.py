@@ -1,7 +1,8 @@
 """Parity with torch.optim and optax: every reference trajectory is reproduced to float64 round-off.
 
 The reference data (tests/data/optimizer_trajectories.json, described in
-tests/data/REFERENCE_README.md) was computed with torch.optim and optax. A point matches
+tests/data/REFERENCE_README.md) was computed with torch.optim and optax; bench/make_reference.py
+regenerates it. A point matches
 when |ours − ref| ≤ 1e-9·|ref| + 1e-12, coordinate by coordinate.
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from landscapes import from_expression, get_landscape
-from optimizers import optimizer_names, simulate
+from optimizers import SCHEDULES, get_optimizer, optimizer_names, simulate
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "optimizer_trajectories.json"
 REFERENCE = json.loads(DATA.read_text())
@@ -50,11 +51,16 @@ def our_hyperparameters(case: dict) -> dict:
 
 def our_schedule(case: dict) -> dict | None:
     """`{"torch_class": "torch.optim.lr_scheduler.StepLR", "step_size": 30, ...}`
-    -> `{"name": "StepLR", "step_size": 30}`."""
+    -> `{"name": "StepLR", "step_size": 30}`.
+
+    CyclicLR and OneCycleLR references were made with ``cycle_momentum=False``: the project
+    models the rate only (see `optimizers.schedules.cyclic_lr`), so that argument is dropped.
+    """
     schedule = case["schedule"]
     if schedule is None:
         return None
     arguments = {key: value for key, value in schedule.items() if key not in ("torch_class", "stepped")}
+    assert arguments.pop("cycle_momentum", False) is False, case["id"]
     return {"name": schedule["torch_class"].rsplit(".", 1)[-1], **arguments}
 
 
@@ -94,6 +100,29 @@ def test_reference_data_is_complete():
 
 def test_every_reference_optimizer_exists():
     assert {our_optimizer(case) for case in CASES} <= set(optimizer_names())
+
+
+def test_every_torch_optimizer_the_project_has_a_reference_for():
+    """Each optimizer whose record cites torch.optim is checked against torch here."""
+    cited = {name for name in optimizer_names() if "torch.optim." in get_optimizer(name).reference}
+    assert cited == {our_optimizer(case) for case in CASES if case["optimizer"].startswith("torch.optim.")}
+    assert {"radam", "rprop"} <= cited
+
+
+def test_every_torch_schedule_has_a_reference_and_only_torchs_claim_torch():
+    """`Schedule.torch_class` is the class torch has (per the reference data), with a case to prove it;
+    the slides' own schedules are not torch's."""
+    in_torch = set(REFERENCE["torch_lr_schedulers"])
+    referenced = {our_schedule(case)["name"] for case in CASES if case["schedule"] is not None}
+    for name, schedule in SCHEDULES.items():
+        if schedule.torch_class:
+            assert schedule.torch_class == f"torch.optim.lr_scheduler.{name}"
+            assert name in in_torch, f"{name} claims to be torch's"
+            assert name in referenced, f"{name} has no torch reference case"
+        else:
+            assert name not in in_torch, f"{name} is torch's: say so in its record"
+            assert schedule.origin.startswith("the slides")
+    assert len(referenced) >= 10
 
 
 def test_the_diverging_case_is_present():
