@@ -20,10 +20,17 @@ from landscapes import Landscape
 from optimizers import Run, polyak_average
 
 from .background import HATCH, UNDEFINED, UNDEFINED_NOTE, contour_image, undefined_share
-from .style import colour, dash, legend_labels
+from .style import Look, colour, dash, legend_labels, look
 
 Bounds = tuple[tuple[float, float], tuple[float, float]]
 CLICK_TRACE = 0  # index of the invisible click grid, see `click_targets`
+# Trace `meta` read by exports.frames.animation_spec: in an exported animation (GIF, MP4) a
+# trace marked GROWS shows its points 0..k in the frame of step k (point i is step i), and one
+# marked STEP_LABEL reads "step k". The interactive figure keeps them whole and blank: the
+# frames carry only the two moving traces (DESIGN §7, payload ≤ 1 MB).
+GROWS = {"grows": True}
+STEP_LABEL = {"step_label": "step {step}"}
+CLIPPED_NOTE = "clipped to the range of f over the view"
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
                       slots: Sequence[int] | None = None, averaged: Sequence[bool] | None = None,
                       log_loss: bool = True, bounds: Bounds | None = None, frame: int | None = None,
                       max_frames: int = 100, frame_duration: int = 80,
-                      height: int | None = None) -> go.Figure:
+                      height: int | None = None, presentation: bool = False) -> go.Figure:
     """Contour with every run's paths (left) beside their loss curves (right), animated.
 
     - `runs`: from `simulate(..., record="path")` or "full"; every start of every run is a path.
@@ -59,7 +66,12 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
     - `frame`: the optimizer step the figure opens at (default: the last); Play continues
       from there. Every path is drawn exactly and in full; the frames move a marker along
       each path and along each loss curve: every step for runs up to `max_frames` steps,
-      evenly spread steps beyond.
+      evenly spread steps beyond. Exported as GIF or MP4 (exports.to_gif), the paths grow
+      with the frames and each frame is labelled "step k".
+    - `presentation`: large text, thick lines and big markers, for a projector.
+    - The loss axis is clipped to the range of f over the view, with a note in its title,
+      when some loss lies far outside it (a path running off to −∞ on a saddle).
+    - The legend sits under the plots, where it can grow rows without meeting the title.
 
     >>> from optimizers import simulate
     >>> from landscapes import get_landscape
@@ -72,6 +84,7 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
     slots = list(slots) if slots is not None else list(range(len(runs)))
     averaged = list(averaged) if averaged is not None else [False] * len(runs)
     bounds = bounds or landscape.bounds
+    sizes = look(presentation)
     series = _series(runs, labels, slots)
     steps = max((run.steps for run in runs), default=0)
     shown = frame_steps(steps, max_frames)
@@ -84,41 +97,58 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
 
     static = [click_targets(bounds)]
     for s in series:
-        static.append(_path(s))
+        static.append(_path(s, sizes))
     for index, (run, label, slot) in enumerate(zip(runs, labels, slots, strict=True)):
         if averaged[index]:
-            static.extend(_averaged_path(run, label, slot, index))
-    static.extend(_loss_curve(s, first=s.start == 0) for s in series)
-    static.append(_starts(series))
-    static.append(_minima(landscape))
-    static.append(_divergences(runs, series))
+            static.extend(_averaged_path(run, label, slot, index, sizes))
+    static.extend(_loss_curve(s, sizes, first=s.start == 0) for s in series)
+    static.append(_starts(series, sizes))
+    static.append(_minima(landscape, sizes))
+    static.append(_divergences(runs, series, sizes))
     if undefined_share(landscape, bounds) > 0:
         static.append(_undefined_note())
-    moving = _moving_traces(series, int(shown[current]))
+    static.append(_step_label(bounds, sizes))
+    moving = _moving_traces(series, int(shown[current]), sizes)
     moving_indices = list(range(len(static), len(static) + len(moving)))
     frames = [{"data": _moving(series, int(k)), "name": str(int(k)), "traces": moving_indices}
               for k in shown]
     (x0, x1), (y0, y1) = bounds
     if height is None:  # tall enough for the contour at equal scales in a ~800 px wide figure
         height = int(np.clip(470 * (y1 - y0) / (x1 - x0) + 210, 440, 660))
+        if presentation:
+            height = max(height, 720)
+    loss_range, clipped = loss_axis_range(landscape, bounds, series, log_axis)
+    loss_title = "loss" if log_axis or not log_loss else "loss (linear: some losses ≤ 0)"
+    if clipped:
+        loss_title += f"<br><sub>{CLIPPED_NOTE}</sub>"
+    ticks = {"tickfont": {"size": sizes.ticks}, "automargin": True}
+    # Below the plot area, from the top: tick labels, the x-axis titles, then (interactive
+    # figure) the play buttons and the slider, then the legend in a margin of its own.
+    below_axis = 2.6 * sizes.ticks + 1.6 * sizes.axis_title + 10
+    controls = 3.6 * sizes.ticks + 30
     layout = {
         "height": height,
-        "margin": {"l": 50, "r": 75, "t": 75, "b": 135},
-        "title": {"text": landscape.title, "x": 0.01, "y": 0.98, "yanchor": "top"},
-        "xaxis": {"domain": [0.0, 0.64], "range": [x0, x1], "title": {"text": "x"}, "constrain": "domain",
-                  "showgrid": False, "zeroline": False},
-        "yaxis": {"range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x", "constrain": "domain",
-                  "showgrid": False, "zeroline": False},
+        "font": {"size": sizes.ticks},
+        "margin": {"l": 20, "r": 20, "t": int(2.2 * sizes.title + 16), "b": int(below_axis + controls + 10)},
+        "title": {"text": landscape.title, "x": 0.01, "xanchor": "left", "y": 1, "yref": "container",
+                  "yanchor": "top", "pad": {"t": 12}, "font": {"size": sizes.title}},
+        "xaxis": {"domain": [0.0, 0.62], "range": [x0, x1], "title": {"text": "x", "font": {"size": sizes.axis_title}},
+                  "constrain": "domain", "showgrid": False, "zeroline": False, **ticks},
+        "yaxis": {"range": [y0, y1], "title": {"text": "y", "font": {"size": sizes.axis_title}}, "scaleanchor": "x",
+                  "constrain": "domain", "showgrid": False, "zeroline": False, **ticks},
         "images": [contour_image(landscape, bounds)],
-        "xaxis2": {"domain": [0.7, 1.0], "anchor": "y2", "title": {"text": "step"},
-                   "range": [-0.02 * max(steps, 1), 1.03 * max(steps, 1)]},
+        "xaxis2": {"domain": [0.7, 1.0], "anchor": "y2", "title": {"text": "step", "font": {"size": sizes.axis_title}},
+                   "range": [-0.02 * max(steps, 1), 1.05 * max(steps, 1)], **ticks},
         "yaxis2": {"anchor": "x2", "side": "right", "type": "log" if log_axis else "linear", "exponentformat": "power",
-                   "title": {"text": "loss" if log_axis or not log_loss else "loss (linear: some losses ≤ 0)"}},
-        "legend": {"orientation": "h", "y": 1.01, "yanchor": "bottom", "x": 0.0, "xanchor": "left"},
+                   "title": {"text": loss_title, "font": {"size": sizes.axis_title}}, **ticks,
+                   "ticklabelstandoff": int(0.5 * sizes.ticks),  # clear of the step axis's last label
+                   **({"range": loss_range, "autorange": False} if clipped else {})},
+        "legend": {"orientation": "h", "x": 0.0, "xanchor": "left", "xref": "paper", "y": 0, "yanchor": "bottom",
+                   "yref": "container", "font": {"size": sizes.legend}, "itemwidth": 30 + sizes.line * 10},
         "hovermode": "closest",
         "plot_bgcolor": "white",
-        "updatemenus": [_controls(frame_duration)],
-        "sliders": [_slider(shown, current, frame_duration)],
+        "updatemenus": [_controls(frame_duration, below_axis, sizes)],
+        "sliders": [_slider(shown, current, frame_duration, below_axis, sizes)],
     }
     return go.Figure(data=[*static, *moving], layout=layout, frames=frames, _validate=False)
 
@@ -152,47 +182,48 @@ def click_targets(bounds: Bounds, across: int = 60) -> dict:
             "hovertemplate": "(%{x:.4g}, %{y:.4g})<extra>click: add a start</extra>", "xaxis": "x", "yaxis": "y"}
 
 
-def _path(s: Series) -> dict:
+def _path(s: Series, sizes: Look) -> dict:
     return {"type": "scatter", "x": s.points[:, 0], "y": s.points[:, 1], "mode": "lines",
-            "line": {"color": colour(s.slot), "width": 2, "dash": dash(s.slot)}, "opacity": 0.8,
+            "line": {"color": colour(s.slot), "width": sizes.line, "dash": dash(s.slot)}, "opacity": 0.8,
             "name": s.label, "legendgroup": s.label, "showlegend": False, "hoverinfo": "skip",
-            "xaxis": "x", "yaxis": "y"}
+            "meta": GROWS, "xaxis": "x", "yaxis": "y"}
 
 
-def _averaged_path(run: Run, label: str, slot: int, index: int) -> list[dict]:
+def _averaged_path(run: Run, label: str, slot: int, index: int, sizes: Look) -> list[dict]:
     paths = polyak_average(np.where(np.isfinite(run.points), run.points, np.nan))
     return [{"type": "scatter", "x": path[:, 0], "y": path[:, 1], "mode": "lines",
              "name": f"{label} (Polyak average)", "legendgroup": label + " avg", "showlegend": start == 0,
              "legendrank": 1001 + 2 * index,
-             "line": {"color": colour(slot), "width": 2, "dash": "dash"}, "hoverinfo": "skip",
-             "xaxis": "x", "yaxis": "y"}
+             "line": {"color": colour(slot), "width": sizes.line, "dash": "dash"}, "hoverinfo": "skip",
+             "meta": GROWS, "xaxis": "x", "yaxis": "y"}
             for start, path in enumerate(paths)]
 
 
-def _loss_curve(s: Series, first: bool) -> dict:
+def _loss_curve(s: Series, sizes: Look, first: bool) -> dict:
     return {"type": "scatter", "x0": 0, "dx": 1, "y": s.losses, "mode": "lines", "name": s.label,
             "legendgroup": s.label, "showlegend": first, "legendrank": 1000 + 2 * s.run,
-            "line": {"color": colour(s.slot), "width": 2, "dash": dash(s.slot)},
+            "line": {"color": colour(s.slot), "width": sizes.line, "dash": dash(s.slot)},
             "hovertemplate": "step %{x}: loss %{y:.4g}<extra>" + s.label + "</extra>",
             "xaxis": "x2", "yaxis": "y2"}
 
 
-def _starts(series: Sequence[Series]) -> dict:
+def _starts(series: Sequence[Series], sizes: Look) -> dict:
     return {"type": "scatter", "x": np.array([s.points[0, 0] for s in series]),
             "y": np.array([s.points[0, 1] for s in series]), "mode": "markers", "name": "starts",
-            "showlegend": False, "marker": {"symbol": "circle-open", "size": 11, "color": "black",
-                                            "line": {"width": 2}},
+            "showlegend": False, "marker": {"symbol": "circle-open", "size": 11 * sizes.marker, "color": "black",
+                                            "line": {"width": 2 * sizes.marker}},
             "hovertemplate": "start (%{x:.3g}, %{y:.3g})<extra></extra>", "xaxis": "x", "yaxis": "y"}
 
 
-def _minima(landscape: Landscape) -> dict:
+def _minima(landscape: Landscape, sizes: Look) -> dict:
     return {"type": "scatter", "x": [m.x for m in landscape.minima], "y": [m.y for m in landscape.minima],
             "mode": "markers", "name": "minima", "showlegend": False,
-            "marker": {"symbol": "star", "size": 13, "color": "white", "line": {"color": "black", "width": 1}},
+            "marker": {"symbol": "star", "size": 13 * sizes.marker, "color": "white",
+                       "line": {"color": "black", "width": sizes.marker}},
             "hovertemplate": "minimum (%{x:.3g}, %{y:.3g})<extra></extra>", "xaxis": "x", "yaxis": "y"}
 
 
-def _divergences(runs: Sequence[Run], series: Sequence[Series]) -> dict:
+def _divergences(runs: Sequence[Run], series: Sequence[Series], sizes: Look) -> dict:
     """A cross where a start diverged, at its last finite point."""
     xs, ys, texts = [], [], []
     for s in series:
@@ -204,7 +235,7 @@ def _divergences(runs: Sequence[Run], series: Sequence[Series]) -> dict:
             ys.append(last[1])
             texts.append(f"{s.label}: diverged at step {step}")
     return {"type": "scatter", "x": xs, "y": ys, "text": texts, "mode": "markers", "name": "diverged",
-            "showlegend": False, "marker": {"symbol": "x", "size": 14, "color": "#D55E00"},
+            "showlegend": False, "marker": {"symbol": "x", "size": 14 * sizes.marker, "color": "#D55E00"},
             "hovertemplate": "%{text}<extra></extra>", "xaxis": "x", "yaxis": "y"}
 
 
@@ -227,17 +258,19 @@ def _moving(series: Sequence[Series], step: int) -> list[dict]:
     return [heads, markers]
 
 
-def _moving_traces(series: Sequence[Series], step: int) -> list[dict]:
+def _moving_traces(series: Sequence[Series], step: int, sizes: Look) -> list[dict]:
     """The moving traces in full (style included) as they stand at `step`."""
     heads, markers = _moving(series, step)
     colours = [colour(s.slot) for s in series]
     texts = [s.label for s in series]
     return [{"type": "scatter", **heads, "mode": "markers", "name": "now", "showlegend": False,
-             "marker": {"size": 12, "color": colours, "line": {"color": "white", "width": 1.5}},
+             "marker": {"size": 12 * sizes.marker, "color": colours,
+                        "line": {"color": "white", "width": 1.5 * sizes.marker}},
              "text": texts, "hovertemplate": "%{text}<br>(%{x:.4g}, %{y:.4g})<extra></extra>",
              "xaxis": "x", "yaxis": "y"},
             {"type": "scatter", **markers, "mode": "markers", "name": "step", "showlegend": False,
-             "marker": {"size": 10, "color": colours, "line": {"color": "black", "width": 1}},
+             "marker": {"size": 10 * sizes.marker, "color": colours,
+                        "line": {"color": "black", "width": sizes.marker}},
              "text": texts, "hovertemplate": "%{text}<br>step %{x}: loss %{y:.4g}<extra></extra>",
              "xaxis": "x2", "yaxis": "y2"}]
 
@@ -246,19 +279,65 @@ def _number(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _controls(frame_duration: int) -> dict:
+def _controls(frame_duration: int, below_axis: float, sizes: Look) -> dict:
     playing = {"frame": {"duration": frame_duration, "redraw": True}, "transition": {"duration": 0},
                "mode": "immediate", "fromcurrent": True}
     still = {"frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}, "mode": "immediate"}
+    # y = 0 is the bottom of the plot area; pad moves them a fixed number of pixels below it.
     return {"type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "xanchor": "left",
-            "y": -0.2, "yanchor": "top", "pad": {"r": 8, "t": 0},
+            "y": 0, "yanchor": "top", "pad": {"r": 8, "t": int(below_axis)}, "font": {"size": sizes.ticks},
             "buttons": [{"label": "▶  Play", "method": "animate", "args": [None, playing]},
                         {"label": "❚❚  Pause", "method": "animate", "args": [[None], still]}]}
 
 
-def _slider(shown: np.ndarray, current: int, frame_duration: int) -> dict:
+def _slider(shown: np.ndarray, current: int, frame_duration: int, below_axis: float, sizes: Look) -> dict:
     jump = {"frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}, "mode": "immediate"}
-    return {"active": current, "x": 0.16, "len": 0.84, "y": -0.15, "yanchor": "top", "pad": {"t": 0},
-            "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right"},
+    return {"active": current, "x": 0.22 if sizes.ticks > 12 else 0.16, "len": 0.78 if sizes.ticks > 12 else 0.84,
+            "y": 0, "yanchor": "top", "pad": {"t": int(below_axis) - 12},
+            "font": {"size": sizes.ticks}, "currentvalue": {"prefix": "step ", "visible": True, "xanchor": "right",
+                                                            "font": {"size": sizes.ticks}},
             "steps": [{"label": str(int(k)), "method": "animate", "args": [[str(int(k))], jump]}
                       for k in shown]}
+
+
+def _step_label(bounds: Bounds, sizes: Look) -> dict:
+    """Blank text above the contour's top right corner; "step k" in each frame of an exported animation."""
+    (_, x1), (_, y1) = bounds
+    return {"type": "scatter", "x": [x1], "y": [y1], "mode": "text", "text": [""], "textposition": "top left",
+            "textfont": {"size": sizes.axis_title}, "cliponaxis": False, "name": "step label",
+            "showlegend": False, "hoverinfo": "skip", "meta": STEP_LABEL, "xaxis": "x", "yaxis": "y"}
+
+
+def loss_axis_range(landscape: Landscape, bounds: Bounds, series: Sequence[Series],
+                    log_axis: bool) -> tuple[list[float] | None, bool]:
+    """A loss-axis range that keeps every curve readable, and whether some loss lies beyond it.
+
+    The range spans the values of f over the view and the losses of the points inside the
+    view, with a margin; a loss far beyond (a path running away on a saddle reaches −8e15)
+    would flatten every other curve, so the axis stops there. On a log axis only the top is
+    clipped: the approach to a minimum is what the log axis is for. None: autorange.
+    """
+    (x0, x1), (y0, y1) = bounds
+    _, _, z = landscape.grid(60, bounds)
+    seen = [z[np.isfinite(z)]]
+    for s in series:
+        inside = ((s.points[:, 0] >= x0) & (s.points[:, 0] <= x1) & (s.points[:, 1] >= y0)
+                  & (s.points[:, 1] <= y1) & np.isfinite(s.losses))
+        seen.append(s.losses[inside])
+    losses = np.concatenate([s.losses[np.isfinite(s.losses)] for s in series] or [np.array([])])
+    values = np.concatenate(seen)
+    if not len(values) or not len(losses):
+        return None, False
+    low, high = float(values.min()), float(values.max())
+    if log_axis:
+        positive = losses[losses > 0]
+        top = np.log10(max(high, float(positive.min()))) if high > 0 else np.log10(float(positive.max()))
+        if float(np.log10(positive.max())) <= top + 1:  # within a decade of the range: nothing to clip
+            return None, False
+        bottom = float(np.log10(positive.min()))
+        pad = 0.05 * max(top - bottom, 1.0)
+        return [bottom - pad, top + pad], True
+    pad = 0.05 * max(high - low, 1e-12)
+    if losses.min() >= low - 2 * pad and losses.max() <= high + 2 * pad:
+        return None, False
+    return [low - pad, high + pad], True

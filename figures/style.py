@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from optimizers import Run, get_optimizer
@@ -64,3 +65,24 @@ def _unique(labels: list[str]) -> list[str]:
         seen[label] = seen.get(label, 0) + 1
         unique.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
     return unique
+
+
+@dataclass(frozen=True)
+class Look:
+    """Sizes of text, lines and markers: `SCREEN` for a monitor, `PRESENTATION` for a projector
+    (a 1280 × 720 image read from the back of a lecture room)."""
+
+    ticks: int         # tick labels, px
+    axis_title: int    # axis titles, px
+    title: int         # the figure's title, px
+    legend: int        # legend entries, px
+    line: float        # path and loss-curve width, px
+    marker: float      # scale of every marker size
+
+
+SCREEN = Look(ticks=12, axis_title=14, title=17, legend=12, line=2, marker=1.0)
+PRESENTATION = Look(ticks=18, axis_title=22, title=28, legend=18, line=4, marker=1.6)
+
+
+def look(presentation: bool) -> Look:
+    return PRESENTATION if presentation else SCREEN

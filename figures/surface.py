@@ -11,17 +11,20 @@ from landscapes import Landscape
 from optimizers import Run
 
 from .animation import Bounds
-from .style import colour, dash, legend_labels
+from .style import colour, dash, legend_labels, look
 
 
 def surface_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequence[str] | None = None,
                    slots: Sequence[int] | None = None, bounds: Bounds | None = None, resolution: int = 80,
-                   height: int = 560) -> go.Figure:
+                   height: int | None = None, presentation: bool = False) -> go.Figure:
     """f(x, y) as a surface over the view, each start's path drawn on it at its loss.
 
     Points outside the view are not drawn (the surface is clipped to it), so a diverging
-    path ends at the view's edge.
+    path ends at the view's edge. `presentation`: large text, thick lines, for a projector.
+    The legend sits under the scene, where it can grow rows without meeting the title.
     """
+    sizes = look(presentation)
+    height = height or (720 if presentation else 560)
     labels = list(labels) if labels is not None else legend_labels(runs)
     slots = list(slots) if slots is not None else list(range(len(runs)))
     bounds = bounds or landscape.bounds
@@ -39,13 +42,18 @@ def surface_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequenc
             traces.append({"type": "scatter3d", "x": shown[:, 0], "y": shown[:, 1],
                            "z": np.where(inside, losses, np.nan), "mode": "lines+markers", "name": label,
                            "legendgroup": label, "showlegend": start == 0,
-                           "line": {"color": colour(slot), "width": 6, "dash": dash(slot)},
-                           "marker": {"size": 2, "color": colour(slot)}})
-    layout = {"height": height, "margin": {"l": 0, "r": 0, "t": 40, "b": 0},
-              "title": {"text": f"{landscape.title}: surface", "x": 0.01},
-              "scene": {"xaxis": {"title": {"text": "x"}, "range": [x0, x1]},
-                        "yaxis": {"title": {"text": "y"}, "range": [y0, y1]},
-                        "zaxis": {"title": {"text": "f"}}, "aspectmode": "manual",
+                           "line": {"color": colour(slot), "width": 3 * sizes.line, "dash": dash(slot)},
+                           "marker": {"size": 2 * sizes.marker, "color": colour(slot)}})
+    axis = {"tickfont": {"size": sizes.ticks}}
+    title = {"font": {"size": sizes.axis_title}}
+    layout = {"height": height, "margin": {"l": 10, "r": 10, "t": int(2.2 * sizes.title + 16), "b": 10},
+              "font": {"size": sizes.ticks},
+              "title": {"text": f"{landscape.title}: surface", "x": 0.01, "xanchor": "left", "y": 1,
+                        "yref": "container", "yanchor": "top", "pad": {"t": 12}, "font": {"size": sizes.title}},
+              "scene": {"xaxis": {"title": {"text": "x", **title}, "range": [x0, x1], **axis},
+                        "yaxis": {"title": {"text": "y", **title}, "range": [y0, y1], **axis},
+                        "zaxis": {"title": {"text": "f", **title}, **axis}, "aspectmode": "manual",
                         "aspectratio": {"x": 1.4, "y": 1.4 * (y1 - y0) / (x1 - x0) if x1 > x0 else 1, "z": 0.8}},
-              "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"}}
+              "legend": {"orientation": "h", "x": 0.0, "xanchor": "left", "xref": "paper", "y": 0, "yanchor": "bottom",
+                         "yref": "container", "font": {"size": sizes.legend}, "itemwidth": 30 + sizes.line * 10}}
     return go.Figure(data=traces, layout=layout, _validate=False)

@@ -298,3 +298,43 @@ def test_a_loss_of_exactly_zero_keeps_the_log_axis_but_all_zero_losses_do_not():
     assert at_minimum.losses.max() == 0.0
     assert comparison_figure(quadratic, [moving, at_minimum]).layout.yaxis2.type == "log"
     assert comparison_figure(quadratic, [at_minimum]).layout.yaxis2.type == "linear"
+
+
+# -- a loss axis that stays readable --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def saddle_runs():
+    saddle = get_landscape("saddle")
+    return saddle, [simulate(saddle, "sgd", saddle.starts, 150, record="path", lr=0.1),
+                    simulate(saddle, "momentum", saddle.starts, 150, record="path", lr=0.05),
+                    simulate(saddle, "adam", saddle.starts, 150, record="path", lr=0.01)]
+
+
+def test_losses_running_off_to_minus_infinity_leave_a_readable_loss_axis(saddle_runs):
+    saddle, runs = saddle_runs
+    assert min(run.losses[np.isfinite(run.losses)].min() for run in runs) < -1e12  # they do run away
+    axis = comparison_figure(saddle, runs).to_dict()["layout"]["yaxis2"]
+
+    low, high = axis["range"]
+    assert axis["autorange"] is False and axis["type"] == "linear"
+    # f over the view [-2, 2]² spans [-4, 4]: the axis shows that, not -8e15.
+    assert -6 <= low <= -4 and 4 <= high <= 6
+    assert "clipped to the range of f over the view" in axis["title"]["text"]
+
+
+def test_every_curve_starts_inside_the_clipped_range(saddle_runs):
+    saddle, runs = saddle_runs
+    low, high = comparison_figure(saddle, runs).to_dict()["layout"]["yaxis2"]["range"]
+    assert all(low <= run.losses[0, 0] <= high for run in runs)
+
+
+def test_losses_that_stay_in_range_leave_the_axis_alone(figure):
+    axis = figure["layout"]["yaxis2"]
+    assert "range" not in axis and "clipped" not in axis["title"]["text"]
+
+
+def test_a_loss_running_up_to_huge_values_clips_the_top_of_the_log_axis(quadratic, diverging):
+    axis = comparison_figure(quadratic, [diverging]).to_dict()["layout"]["yaxis2"]
+    assert axis["type"] == "log"
+    top = axis["range"][1]
+    assert top <= np.log10(quadratic.grid(60)[2].max()) + 0.5  # the view's highest f is 15
+    assert "clipped" in axis["title"]["text"]
