@@ -298,7 +298,8 @@ class _Translator:
     def _check_exponent(self, node: ast.BinOp) -> None:
         exponent = _constant_value(node.right)
         if exponent is not None and abs(exponent) > MAX_EXPONENT:
-            raise FormulaError(f"the exponent {_short(exponent)} {self.where(node.right)} is too "
+            column = self.source.column(self.source.start(node.right))
+            raise FormulaError(f"the exponent {_short(exponent)} at column {column} is too "
                                f"large (limit {MAX_EXPONENT})")
 
     def _check_folded(self, node: ast.BinOp) -> None:
