@@ -48,12 +48,13 @@ figure, step = None, None
 if not runs:
     st.info("Add an optimizer (in the sidebar) to see its path.")
 elif state.view == "surface":
-    figure = surface_figure(landscape, runs, labels=labels, slots=slots, bounds=bounds)
+    figure = surface_figure(landscape, runs, labels=labels, slots=slots, bounds=bounds,
+                            presentation=state.presentation)
     st.plotly_chart(figure, key="compare.surface")
 else:
     figure = comparison_figure(landscape, runs, labels=labels, slots=slots, averaged=averaged,
-                               log_loss=state.log_loss, bounds=bounds, frame_duration=int(FRAME_MS / state.speed),
-                               )
+                               log_loss=state.log_loss, bounds=bounds, frame_duration=FRAME_MS,
+                               presentation=state.presentation)
     step = widgets.comparison_chart(figure, CHART_KEY, landscape, state.speed)
 
 # -- table and files -------------------------------------------------------------------------
