@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, find, given, note, settings
 from hypothesis import strategies as st
 from strategies import hyperparameters as valid_hyperparameters  # tests/strategies.py
 
@@ -35,6 +35,17 @@ def experiments(draw) -> dict:
         "seed": draw(st.integers(0, 2**32 - 1)),
         "hyperparameters": draw(valid_hyperparameters(name)),
     }
+
+
+@pytest.mark.parametrize(("name", "variant"), [
+    ("sgd", lambda v: v["nesterov"] and v["momentum"] != 0.0),
+    ("rprop", lambda v: v["etas"] != (0.5, 1.2) and v["step_sizes"] != (1e-6, 50.0)),
+    ("local_gain", lambda v: v["gain_min"] != 0.1 and v["gain_max"] != 10.0),
+])
+def test_the_strategies_reach_settings_a_constraint_restricts(name, variant):
+    """Drawn together until the record's constraints hold, not frozen at the defaults."""
+    found = find(valid_hyperparameters(name), variant, settings=settings(max_examples=500, database=None))
+    get_optimizer(name).validate(**found)
 
 
 @pytest.mark.parametrize("name", optimizer_names())
