@@ -231,7 +231,7 @@ def _guard(function: Callable, numpy_function: Callable) -> Callable:
     def guarded(px: float, py: float):
         try:
             values = function(px, py)
-        except (ArithmeticError, ValueError):
+        except (ArithmeticError, ValueError, TypeError):  # TypeError: math.tan(complex) after x**x, x < 0
             with np.errstate(all="ignore"):
                 values = numpy_function(np.float64(px), np.float64(py))
             values = tuple(float(v) for v in values)

@@ -91,3 +91,16 @@ def test_a_constant_that_is_not_real_is_refused_not_crashed_on(text):
 def test_bad_bounds_are_a_value_error():
     with pytest.raises(ValueError, match="bounds"):
         from_expression("x + y", bounds=((1.0, -1.0), (0.0, 1.0)))
+
+
+@pytest.mark.parametrize("text", ["tan(x**x) + y", "acos(y**y) + x", "y**e**y**e + x"])
+def test_a_complex_power_inside_a_function_gives_nan_in_floats_as_in_numpy(text):
+    # Python floats: (-0.5)**(-0.5) is complex, and math.tan of it raises TypeError.
+    landscape = from_expression(text)
+    point = (-0.5, -0.5)
+    numpy_value = float(landscape.loss(np.array(point[0]), np.array(point[1])))
+    value = landscape.scalar_loss(*point)
+    assert np.isnan(value) and np.isnan(numpy_value)
+    numpy_gradient = [float(g) for g in landscape.gradient(np.array(point[0]), np.array(point[1]))]
+    assert np.array_equal(landscape.scalar_gradient(*point), numpy_gradient, equal_nan=True)
+    assert np.isnan(numpy_gradient).any()
