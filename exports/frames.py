@@ -1,9 +1,13 @@
-"""`still`: one frame of an animated Plotly figure as a static figure, the way plotly.js would show it."""
+"""`still`: one frame of an animated Plotly figure as a static figure, the way plotly.js would show it;
+`animation_spec`: the frames of an exported animation, paths growing and each frame labelled."""
 
 from __future__ import annotations
 
+import base64
+import math
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 
 PLAYBACK_CONTROLS = ("sliders", "updatemenus")
@@ -50,6 +54,67 @@ def still_spec(spec: dict[str, Any], frame: int | None = None) -> dict[str, Any]
 
 def _without_controls(layout: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in layout.items() if key not in PLAYBACK_CONTROLS}
+
+
+def animation_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` (a figure dict whose frames are named by step, "0", "12", ...) as a GIF or MP4
+    shows it: each frame also updates
+
+    - every trace whose ``meta`` holds ``"grows": true`` to its points 0..k in the frame of
+      step k (point i of such a trace is step i): the path grows with the animation;
+    - every trace whose ``meta`` holds ``"step_label"`` (a template such as "step {step}") to
+      that text.
+
+    The interactive figure leaves this out: its frames carry only what moves, a few numbers
+    each. A new dict; `spec` is not modified. Frames not named by a whole number are kept as they are.
+
+    >>> spec = {"data": [{"x": [0, 1, 2], "y": [5, 6, 7], "meta": {"grows": True}},
+    ...                  {"text": [""], "meta": {"step_label": "step {step}"}}],
+    ...         "frames": [{"name": "1", "data": [], "traces": []}]}
+    >>> animation_spec(spec)["frames"][0]["data"]
+    [{'x': [0.0, 1.0], 'y': [5.0, 6.0]}, {'text': ['step 1']}]
+    """
+    data = spec.get("data") or []
+    growing = {index: (_values(trace.get("x")), _values(trace.get("y"))) for index, trace in enumerate(data)
+               if _meta(trace).get("grows")}
+    labels = {index: str(_meta(trace)["step_label"]) for index, trace in enumerate(data)
+              if "step_label" in _meta(trace)}
+    if not growing and not labels:
+        return spec
+    frames = []
+    for frame in spec.get("frames") or []:
+        name = str(frame.get("name", ""))
+        if not name.isdigit():
+            frames.append(frame)
+            continue
+        step = int(name)
+        updates = list(frame.get("data") or [])
+        traces = list(frame.get("traces") if frame.get("traces") is not None else range(len(updates)))
+        for index, (xs, ys) in growing.items():
+            traces.append(index)
+            updates.append({"x": _shown(xs[: step + 1]), "y": _shown(ys[: step + 1])})
+        for index, template in labels.items():
+            traces.append(index)
+            updates.append({"text": [template.format(step=step)]})
+        frames.append({**frame, "data": updates, "traces": traces})
+    return {**spec, "frames": frames}
+
+
+def _meta(trace: dict[str, Any]) -> dict[str, Any]:
+    meta = trace.get("meta")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _values(value: Any) -> np.ndarray:
+    """A trace's array as floats: a list, or a typed array as ``figure.to_json`` writes NumPy arrays."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).astype(float)
+    return np.array([math.nan if v is None else v for v in value or []], dtype=float)
+
+
+def _shown(values: np.ndarray) -> list[float | None]:
+    # Lists, not typed arrays: plotly.js decodes typed arrays when plotting, not in Plotly.animate.
+    return [float(v) if math.isfinite(v) else None for v in values.tolist()]
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

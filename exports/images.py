@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from .frames import still_spec
+from .frames import animation_spec, still_spec
 from .renderer import render, render_frames
 
 MP4_QUALITY = 7  # imageio's 0–10 scale; for libx264, 7 is CRF 15: thin lines and small text stay sharp
@@ -69,7 +69,8 @@ def to_mp4(figure: go.Figure, *, width: int = 800, height: int = 400, fps: float
 
 
 def animation_frames(figure: go.Figure, *, width: int, height: int, max_frames: int) -> np.ndarray:
-    """The frames chosen by `frame_indices`, rendered: (F, height, width, 3) uint8 RGB.
+    """The frames chosen by `frame_indices`, rendered: (F, height, width, 3) uint8 RGB, as
+    `animation_spec` makes them (paths that grow, a "step k" label).
 
     A figure whose frames only move scatter traces (the Compare figure) is plotted once and
     stepped through its frames as a browser plays it, each frame applied on top of the ones
@@ -79,7 +80,7 @@ def animation_frames(figure: go.Figure, *, width: int, height: int, max_frames: 
     its one image.
     """
     _check_size(width, height)
-    spec = json.loads(figure.to_json())
+    spec = animation_spec(json.loads(figure.to_json()))
     frames = spec.get("frames") or []
     indices = frame_indices(len(frames), max_frames) if frames else []
     if frames and steps_in_place(spec):

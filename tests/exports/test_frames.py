@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import plotly.graph_objects as go
 import pytest
 
 from exports import still
+from exports.frames import animation_spec
 
 
 @pytest.mark.parametrize("frame", [0, 2, 4, -1, -5])
@@ -124,3 +127,58 @@ def test_still_works_on_the_apps_comparison_figure():
     assert image.data[heads].x == pytest.approx(run.points[:, -1, 0])
     assert figure.data[heads].x == pytest.approx(run.points[:, 0, 0])  # the figure opened at step 0
     assert image.frames == () and image.layout.sliders == ()
+
+
+# -- animation_spec: what a GIF or MP4 shows ------------------------------------------------------
+@pytest.fixture(scope="module")
+def compare():
+    from figures import comparison_figure
+    from landscapes import get_landscape
+    from optimizers import simulate
+
+    land = get_landscape("quadratic")
+    run = simulate(land, "sgd", [(-4.0, 2.0), (3.0, -1.0)], 20, record="path", lr=0.1)
+    return run, json.loads(comparison_figure(land, [run], averaged=[True]).to_json())
+
+
+def test_in_an_exported_animation_every_path_grows_to_the_frames_step(compare):
+    run, spec = compare
+    paths = [i for i, t in enumerate(spec["data"]) if t.get("mode") == "lines" and t.get("xaxis") == "x"]
+    assert len(paths) == 4  # two starts, each with its Polyak average
+
+    frames = animation_spec(spec)["frames"]
+
+    assert [f["name"] for f in frames] == [str(k) for k in range(21)]
+    for frame in frames:
+        step = int(frame["name"])
+        updates = dict(zip(frame["traces"], frame["data"], strict=True))
+        for index, start in zip(paths[:2], (0, 1), strict=True):
+            assert updates[index]["x"] == pytest.approx(run.points[start, : step + 1, 0].tolist())
+            assert updates[index]["y"] == pytest.approx(run.points[start, : step + 1, 1].tolist())
+        assert all(len(updates[index]["x"]) == step + 1 for index in paths[2:])
+
+
+def test_each_frame_of_an_exported_animation_is_labelled_with_its_step(compare):
+    _, spec = compare
+    (label,) = [i for i, t in enumerate(spec["data"]) if t.get("name") == "step label"]
+    assert spec["data"][label]["text"] == [""]  # blank in the interactive figure
+
+    for frame in animation_spec(spec)["frames"]:
+        updates = dict(zip(frame["traces"], frame["data"], strict=True))
+        assert updates[label]["text"] == [f"step {frame['name']}"]
+
+
+def test_animation_spec_keeps_the_moving_traces_and_leaves_its_input_alone(compare):
+    _, spec = compare
+    before = json.dumps(spec)
+
+    frames = animation_spec(spec)["frames"]
+
+    assert json.dumps(spec) == before
+    for original, frame in zip(spec["frames"], frames, strict=True):
+        assert frame["traces"][:2] == original["traces"] and frame["data"][:2] == original["data"]
+
+
+def test_a_figure_with_nothing_to_grow_or_label_is_animated_as_it_is(figure):
+    spec = json.loads(figure.to_json())
+    assert animation_spec(spec) is spec

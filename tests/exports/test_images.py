@@ -199,6 +199,42 @@ def test_a_frame_can_change_the_layout():
     assert frames[0, 2, 2].tolist() == [255, 0, 0] and frames[1, 2, 2].tolist() == [0, 0, 255]
 
 
+@pytest.fixture(scope="module")
+def compare_frames() -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """5 frames (steps 0, 10, ..., 40) of the Compare figure, one blue path; and where the contour panel is."""
+    quadratic = get_landscape("quadratic")
+    run = simulate(quadratic, "sgd", [(-4.0, 2.0)], 40, record="path", lr=0.1)
+    figure = comparison_figure(quadratic, [run], max_frames=5)
+    boxes = layout_boxes(json.loads(figure.to_json()), 800, 500)
+    panel = (int(boxes["x_plot"][0][0]), int(boxes["y_plot"][0][1]), int(boxes["x_plot"][0][2]),
+             int(boxes["y_plot"][0][3]))
+    return animation_frames(figure, width=800, height=500, max_frames=5), panel
+
+
+def blue(image: np.ndarray) -> np.ndarray:
+    """Pixels of the first palette colour, #0072B2, allowing for anti-aliasing and the path's opacity."""
+    r, g, b = (image[..., k].astype(int) for k in range(3))
+    return (b - r > 80) & (b > 120) & (g < b - 30)
+
+
+def test_the_path_grows_with_the_exported_animation(compare_frames):
+    frames, (left, top, right, bottom) = compare_frames
+    drawn = [int(blue(frame[top:bottom, left:right]).sum()) for frame in frames]
+
+    assert drawn == sorted(drawn)  # never shrinks
+    assert drawn[-1] > 3 * drawn[0]  # at step 0 only the head marker is blue
+    early, late = blue(frames[1][top:bottom, left:right]), blue(frames[-1][top:bottom, left:right])
+    assert (late & ~early).sum() > 0.4 * late.sum()  # the late path is mostly new pixels
+
+
+def test_each_exported_frame_shows_a_different_step_label_above_the_contour(compare_frames):
+    frames, (left, top, right, bottom) = compare_frames
+    corner = frames[:, max(top - 40, 0):top, right - 120:right]  # the label's place, above the top right corner
+    dark = (corner.min(axis=-1) < 120).sum(axis=(1, 2))
+    assert (dark > 20).all()  # text in every frame
+    assert len({corner[k].tobytes() for k in range(len(frames))}) == len(frames)  # a different text each time
+
+
 def test_gif_keeps_frames_of_at_most_256_colours_exactly():
     rng = np.random.default_rng(0)
     colours = rng.integers(0, 256, size=(200, 3), dtype=np.uint8)
