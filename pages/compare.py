@@ -7,7 +7,7 @@ the runs give the figure; the figure and the table are drawn; the state goes to 
 import streamlit as st
 
 from figures import comparison_figure, legend_labels
-from figures.summary import NUMBER_COLUMNS, shown_rows, summary_rows
+from figures.summary import summary_rows
 from figures.surface import surface_figure
 from optimizers import Run, get_optimizer
 from ui import compute, session, widgets
@@ -59,9 +59,7 @@ else:
 
 # -- table and files -------------------------------------------------------------------------
 if runs:
-    rows = summary_rows(runs, labels=labels, averaged=averaged, tol=state.tol)
-    st.dataframe(shown_rows(rows), hide_index=True,
-                 column_config={name: st.column_config.TextColumn(alignment="right") for name in NUMBER_COLUMNS})
+    widgets.summary_table(summary_rows(runs, labels=labels, averaged=averaged, tol=state.tol))
 with share_column:
     widgets.copy_link(session.share_url(state))
 with files_column:

@@ -7,6 +7,7 @@ state with what its widgets now say.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import replace
@@ -17,7 +18,8 @@ import streamlit as st
 
 from figures import colour
 from figures.style import format_value, legend_labels
-from landscapes import Bounds, FormulaError, Landscape, landscape_names
+from figures.summary import COLUMNS, DETAIL_COLUMNS, NUMBER_COLUMNS, shown_rows
+from landscapes import Bounds, FormulaError, Landscape, formula_help, landscape_names
 from landscapes.custom import DEFAULT_BOUNDS as CUSTOM_BOUNDS
 from landscapes.parser import MAX_LENGTH
 from optimizers import SCHEDULES, Hyperparameter, HyperparameterError, get_optimizer, optimizer_names
@@ -58,7 +60,7 @@ def landscape_picker(state: CompareState) -> tuple[CompareState, Landscape]:
         return replace(state, landscape=choice, formula=""), landscape
 
     _seed(FORMULA_KEY, state.formula or EXAMPLE_FORMULA)
-    formula = st.text_input("f(x, y) =", key=FORMULA_KEY, max_chars=MAX_LENGTH, help=formula_help())
+    formula = st.text_input("f(x, y) =", key=FORMULA_KEY, max_chars=MAX_LENGTH, help=f"```\n{formula_help()}\n```")
     try:
         landscape = compute.custom_landscape(formula, state.bounds)
         st.session_state[LAST_GOOD_KEY] = formula
@@ -69,15 +71,6 @@ def landscape_picker(state: CompareState) -> tuple[CompareState, Landscape]:
                      else compute.catalog_landscape(DEFAULT.landscape))
         st.caption(f"Still showing: {landscape.title}")
     return replace(state, formula=formula), landscape
-
-
-def formula_help() -> str:
-    try:
-        from landscapes.functions import formula_help as help_text
-    except ImportError:  # the functions table is being written; the parser's list says the same
-        from landscapes.parser import _ALLOWED
-        return f"Use {_ALLOWED}. Nothing you type is executed."
-    return help_text()
 
 
 def formula_error(formula: str, message: str) -> None:
@@ -478,3 +471,37 @@ def add_start(x: float, y: float, landscape_starts) -> None:
     starts = ((state.starts or tuple(landscape_starts)) + ((x, y),))[-MAX_STARTS:]
     st.session_state[session.STATE_KEY] = replace(state, starts=starts)
     st.session_state[STARTS_KEY] = format_starts(starts)
+
+
+# -- the summary table ---------------------------------------------------------------
+def summary_table(rows: list[dict]) -> None:
+    """The summary as a plain HTML table: it draws at once (st.dataframe would first load a
+    grid and Arrow, over a megabyte of script, before the page settles) and every number is
+    text with 4 significant digits. Why a run diverged is the tooltip of its "diverged" cell."""
+    shown = [column for column in COLUMNS if column not in DETAIL_COLUMNS]
+    head = "".join(f"<th class='{_css(c)}'>{html.escape(c)}</th>" for c in shown)
+    body = []
+    for row in shown_rows(rows):
+        cells = []
+        for column in shown:
+            value = row[column]
+            text = "—" if value is None or (value == "" and column != "diverged") else str(value)
+            tip = row.get("why it diverged") if column == "diverged" and value else ""
+            title = f" title='{html.escape(tip, quote=True)}'" if tip else ""
+            cells.append(f"<td class='{_css(column)}'{title}>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    st.html(f"<style>{SUMMARY_CSS}</style><table class='dl-summary'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def _css(column: str) -> str:
+    return "number" if column in (*NUMBER_COLUMNS, "steps to tolerance") else "text"
+
+
+SUMMARY_CSS = """
+.dl-summary { border-collapse: collapse; width: 100%; font-size: 0.9rem; font-variant-numeric: tabular-nums; }
+.dl-summary th, .dl-summary td { padding: 0.35rem 0.6rem; border-bottom: 1px solid rgba(49, 51, 63, 0.12); }
+.dl-summary th { font-weight: 600; text-align: left; color: rgba(49, 51, 63, 0.75); }
+.dl-summary .number { text-align: right; }
+.dl-summary td[title] { text-decoration: underline dotted; cursor: help; }
+"""

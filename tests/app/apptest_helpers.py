@@ -5,6 +5,7 @@ would take whichever directory pytest put first on sys.path.
 """
 
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -44,3 +45,43 @@ def comparison(at: AppTest) -> dict:
 
 def loss_names(figure: dict) -> list[str]:
     return [t["name"] for t in figure["data"] if t.get("xaxis") == "x2" and t.get("showlegend")]
+
+
+class _Table(HTMLParser):
+    """The summary table's header and rows, and each cell's tooltip, from its HTML."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.header: list[str] = []
+        self.rows: list[list[str]] = []
+        self.tips: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+            self.tips.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+            if tag == "td":
+                self.tips[-1].append(dict(attrs).get("title", ""))
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            (self.header if tag == "th" else self.rows[-1]).append("".join(self._cell))
+            self._cell = None
+
+
+def summary(at: AppTest) -> list[dict]:
+    """The summary table as the page shows it: one dict per row, keyed by the column headers,
+    plus the "diverged" cell's tooltip under "why"."""
+    (element,) = [e for e in at.get("html") if "dl-summary" in e.proto.body and "<table" in e.proto.body]
+    table = _Table()
+    table.feed(element.proto.body)
+    rows = [(cells, tips) for cells, tips in zip(table.rows, table.tips, strict=True) if cells]
+    return [{**dict(zip(table.header, cells, strict=True)), "why": next((t for t in tips if t), "")}
+            for cells, tips in rows]
