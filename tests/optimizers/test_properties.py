@@ -96,20 +96,25 @@ def test_any_valid_run_is_finite_silent_and_well_shaped(experiment, capsys):
 
 # -- one start alone (Python floats, math module) vs the same start in a batch (NumPy) ----------------
 #
-# The single-start path is the reference: it evaluates the landscape with the math module on
-# floats, whose pow/exp/tanh/log are glibc's (correctly rounded in practice), while NumPy's SIMD
-# versions (AVX-512 here) are off by one ulp on a few percent of inputs: x**4.0 at
-# x = 1.6153329529800633 is 6.808449354924506 from libm (the correctly rounded value) and
-# 6.808449354924505 from NumPy. Where the source of f and ∇f uses only correctly rounded
-# operations (+ − × ÷, sqrt, abs, and the powers the gradient source writes as products) the
-# two paths must agree bit for bit. Elsewhere they may not, and a chaotic run amplifies the
-# ulp: six-hump camel, Adadelta, lr 1, ρ 0.5, ε 1 from (0, 1) turned it into 32 ulps of the
+# The single-start path (Python floats, glibc's libm through the math module) is the reference;
+# the batch path calls NumPy's SIMD pow/exp/log/tanh (AVX-512 here), which differ from libm by
+# one ulp on a few percent of inputs (measured on 20,000 points in [0.1, 2]: x**4.0 misrounded
+# by NumPy 5.6%, by libm 0.1%; exp 5.5% vs 0.1%). x**4.0 at x = 1.6153329529800633 is
+# 6.808449354924506 from libm (the correctly rounded value) and 6.808449354924505 from NumPy.
+# Where the source of f and ∇f uses only correctly rounded operations (+ − × ÷, sqrt, abs,
+# and the powers the gradient source writes as products) the two paths must agree bit for bit.
+# Elsewhere they may not, and a chaotic run amplifies the ulp: six-hump camel, Adadelta, lr 1,
+# ρ 0.5, ε 1 from (0, 1) turned it into 32 ulps of the
 # gradient at step 11 and 4.4e-12 relative at step 13. There the allowed gap is measured on
 # the run itself: how far the float path moves when every evaluation is nudged by 2⁻⁴⁴
-# (≈ 250 ulps, in the point and in the gradient), times a safety factor.
+# (≈ 250 ulps, in the point and in the gradient), times a safety factor, over the steps
+# before the nudged runs separate, plus 4 ulps. (Measured over 2,000 drawn runs: the observed
+# gap never exceeded 1.4 times the nudged one; chaotic runs, Ackley or a cliff at lr ≈ 1, diverge
+# by O(1) from any perturbation, which is why the comparison stops where they separate.)
 CORRECTLY_ROUNDED_CALLS = {"sqrt", "abs", "sign"}
 NUDGE = 2.0**-44
 SAFETY = 8.0
+CHAOS = 1e-6  # a nudged gap this large (relative to the coordinates) marks the run chaotic
 
 
 def correctly_rounded(landscape: str) -> bool:
@@ -196,10 +201,17 @@ def test_any_start_moves_alone_as_it_does_in_its_batch(experiment):
             np.testing.assert_array_equal(alone.points[0], run.points[index])
             continue
         gaps, divergences = sensitivity(experiment, start, alone)
-        note(f"start {start}: nudged runs move by up to {gaps.max():.3g}")
-        if len(divergences) == 1:  # well conditioned: the divergence step is the same
+        # Where ulp-sized nudges grow into visible gaps the run is chaotic: from there on the two
+        # paths are different but equally valid, and only the well-conditioned steps before it
+        # are compared. (Whole runs are compared bit for bit on the correctly rounded landscapes.)
+        chaotic = gaps.max(axis=1) > CHAOS * (1.0 + np.abs(alone.points[0]).max(axis=1))
+        steps = int(np.argmax(chaotic)) if chaotic.any() else len(gaps)
+        note(f"start {start}: nudged runs move by up to {gaps[:steps].max(initial=0):.3g} over the "
+             f"{steps} well-conditioned steps")
+        if len(divergences) == 1 and steps == len(gaps):  # well conditioned: the same divergence step
             assert alone.diverged[0] == run.diverged[index]
-        np.testing.assert_array_less(np.abs(alone.points[0] - run.points[index]), SAFETY * gaps + 1e-300)
+        np.testing.assert_array_less(np.abs(alone.points[0, :steps] - run.points[index, :steps]),
+                                     SAFETY * gaps[:steps] + 4 * np.spacing(np.abs(run.points[index, :steps])))
 
 
 @PROPERTY_SETTINGS
