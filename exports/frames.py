@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from figures.animation import CONTROLS_ROOM
+
 PLAYBACK_CONTROLS = ("sliders", "updatemenus")
 
 
@@ -53,7 +55,18 @@ def still_spec(spec: dict[str, Any], frame: int | None = None) -> dict[str, Any]
 
 
 def _without_controls(layout: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in layout.items() if key not in PLAYBACK_CONTROLS}
+    """The layout without play buttons and slider, and without the room they took under the
+    plots when the figure says how much that was (``layout.meta.controls_room``, px)."""
+    bare = {key: value for key, value in layout.items() if key not in PLAYBACK_CONTROLS}
+    meta = layout.get("meta")
+    room = meta.get(CONTROLS_ROOM) if isinstance(meta, dict) else None
+    if room and any(key in layout for key in PLAYBACK_CONTROLS):
+        margin = dict(bare.get("margin") or {})
+        margin["b"] = max(0, margin.get("b", 0) - room)
+        bare["margin"] = margin
+        if isinstance(bare.get("height"), int | float):
+            bare["height"] = bare["height"] - room
+    return bare
 
 
 def animation_spec(spec: dict[str, Any]) -> dict[str, Any]:

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from landscapes import Landscape
+from landscapes import Bounds, Landscape
 from optimizers import Run, polyak_average
 
 from .background import HATCH, UNDEFINED, UNDEFINED_NOTE, contour_image, undefined_share
 from .style import Look, colour, dash, legend_labels, look
 
-Bounds = tuple[tuple[float, float], tuple[float, float]]
 CLICK_TRACE = 0  # index of the invisible click grid, see `click_targets`
+CONTROLS_ROOM = "controls_room"  # layout.meta key: px of the bottom margin the playback controls use
 # Trace `meta` read by exports.frames.animation_spec: in an exported animation (GIF, MP4) a
 # trace marked GROWS shows its points 0..k in the frame of step k (point i is step i), and one
 # marked STEP_LABEL reads "step k". The interactive figure keeps them whole and blank: the
@@ -147,6 +147,9 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
                    "yref": "container", "font": {"size": sizes.legend}, "itemwidth": 30 + sizes.line * 10},
         "hovermode": "closest",
         "plot_bgcolor": "white",
+        # The pixels the play buttons and the slider take under the plots: a chart with controls
+        # of its own, or a still image, takes them back (exports.still, chart.plotly_chart).
+        "meta": {CONTROLS_ROOM: int(controls)},
         "updatemenus": [_controls(frame_duration, below_axis, sizes)],
         "sliders": [_slider(shown, current, frame_duration, below_axis, sizes)],
     }

@@ -47,7 +47,8 @@ def makers(figure: go.Figure, runs: Sequence[Run], labels: Sequence[str], landsc
     def still() -> go.Figure:
         if not names:
             return for_file()
-        shown = names.index(str(step)) if str(step) in names else len(names) - 1
+        steps = [int(name) for name in names]
+        shown = len(names) - 1 if step is None else min(range(len(steps)), key=lambda i: abs(steps[i] - step))
         return exports.still(for_file(), shown)
 
     return {
