@@ -4,7 +4,7 @@ import streamlit as st
 
 st.set_page_config(page_title="Descent Lab", page_icon="⛰️", layout="wide")
 # Less empty space above the page: on a 1280×720 projector the chart and its controls fit.
-st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 3.6rem; padding-bottom: 2rem; }"
+st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 4rem; padding-bottom: 2rem; }"
         "[data-testid='stSidebarHeader'] { height: 2rem; }</style>")
 
 PAGES = [

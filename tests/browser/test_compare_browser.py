@@ -472,9 +472,6 @@ def covered_toolbar(page: Page, where: str) -> dict:
     return covered
 
 
-@pytest.mark.xfail(strict=True, reason="the top edge (border) of Copy link and Export is under Streamlit's header: "
-                   "the header ends at y=60 px, both buttons start at y=57.6 px (app.py's padding-top 3.6rem), "
-                   "so their top 2.4 px are hidden; the segmented control and the toggles start at 65.6 px")
 def test_no_toolbar_control_reaches_under_the_header(page, app_url):
     page.set_viewport_size({"width": 1280, "height": 720})
     open_compare(page, app_url)
