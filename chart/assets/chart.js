@@ -42,6 +42,7 @@ class Chart {
     this.wanted = 0; // index of the frame asked for last (one press = one frame from here)
     this.busy = false;
     this.playing = false;
+    this.runs = 0; // playback loops started; a loop ends when this moves on
     this.speed = 1;
     this.paints = []; // performance.now() of each frame painted, for benchmarks and tests (root.paints)
     this.drawn = false;
@@ -204,34 +205,39 @@ class Chart {
     this.playing = true;
     this.showStep(this.current);
     this.anchor();
-    const tick = (now) => {
-      if (!this.playing) return;
-      const last = this.names.length - 1;
-      const due = Math.min(last, this.i0 + Math.floor(((now - this.t0) * this.speed) / this.interval));
-      if (!this.busy && due !== this.current) {
-        this.wanted = due;
-        const index = due;
+    const run = ++this.runs; // a later start (or a stop) ends this loop
+    const loop = async () => {
+      while (this.playing && run === this.runs) {
+        const last = this.names.length - 1;
+        const elapsed = performance.now() - this.t0;
+        const due = Math.min(last, this.i0 + Math.floor((elapsed * this.speed) / this.interval));
+        if (this.busy || due === this.current) { // wait for the next frame's time
+          const next = this.t0 + ((due + 1 - this.i0) * this.interval) / this.speed;
+          await new Promise((resolve) => { this.timer = setTimeout(resolve, Math.max(1, next - performance.now())); });
+          continue;
+        }
         this.busy = true;
-        Plotly.animate(this.plot, [this.names[index]], STEP_OPTIONS)
-          .then(() => {
-            this.current = index;
-            this.paints.push(performance.now());
-            this.showStep(index);
-            if (index >= last) this.pause();
-          })
-          .catch(() => {})
-          .finally(() => {
-            this.busy = false;
-          });
+        this.wanted = due;
+        try {
+          await Plotly.animate(this.plot, [this.names[due]], STEP_OPTIONS);
+          this.current = due;
+          this.paints.push(performance.now());
+          this.showStep(due);
+        } catch (error) {
+          // interrupted by a redraw or an unmount
+        } finally {
+          this.busy = false;
+        }
+        if (this.current >= last && run === this.runs) this.pause();
       }
-      this.timer = requestAnimationFrame(tick);
     };
-    this.timer = requestAnimationFrame(tick);
+    loop();
   }
 
   stop() {
     this.playing = false;
-    cancelAnimationFrame(this.timer);
+    this.runs = (this.runs || 0) + 1;
+    clearTimeout(this.timer);
     this.wanted = this.current;
     this.showStep(this.current);
   }
@@ -251,6 +257,10 @@ class Chart {
 
   report() {
     clearTimeout(this.reportTimer);
+    if (this.busy) { // the frame being drawn is the one to report
+      this.reportTimer = setTimeout(() => this.report(), 16);
+      return;
+    }
     const step = Number(this.shownName);
     if (!this.data?.report_step || !Number.isFinite(step) || step === this.lastReported) return;
     this.lastReported = step;

@@ -114,7 +114,8 @@ def test_play_and_pause_interrupting_each_other_raise_nothing(demo):
 def data_point(page, x: float, y: float) -> dict:
     return page.evaluate(f"""() => {{ const gd = document.querySelector('{PLOT}'); const f = gd._fullLayout;
         const box = gd.getBoundingClientRect();
-        return {{ x: box.left + f.xaxis._offset + f.xaxis.d2p({x}), y: box.top + f.yaxis._offset + f.yaxis.d2p({y}) }}; }}""")
+        return {{ x: box.left + f.xaxis._offset + f.xaxis.d2p({x}),
+                  y: box.top + f.yaxis._offset + f.yaxis.d2p({y}) }}; }}""")
 
 
 def clicks_written(page) -> list[list[str]]:
@@ -139,8 +140,8 @@ def test_two_quick_clicks_give_two_events(demo):
     page.mouse.click(first["x"], first["y"])
     page.wait_for_timeout(150)
     page.mouse.click(second["x"], second["y"])
-    page.wait_for_function("() => document.querySelector('[data-testid=stCode]').innerText.trim().split('\\n').length >= 2",
-                           timeout=15_000)
+    lines = "document.querySelector('[data-testid=stCode]').innerText.trim().split('\\n').length"
+    page.wait_for_function(f"() => {lines} >= 2", timeout=15_000)
     page.wait_for_timeout(500)  # a third line would be a click counted twice
     written = clicks_written(page)
     assert [line[3] for line in written] == ["1", "2"]
@@ -165,9 +166,10 @@ def test_the_step_is_reported_on_pause_when_asked(demo):
     page.wait_for_timeout(400)
     page.click(f"{CHART} .dl-play")
     page.wait_for_function(f"() => document.querySelector('{CHART}').dataset.playing === 'false'")
+    page.wait_for_timeout(300)  # a frame being drawn at the pause lands first
     step = shown_step(page)
-    page.wait_for_function(f"() => document.querySelector('[data-testid=stMain]').innerText.includes('reported step: {step}')",
-                           timeout=15_000)
+    reported = f"document.querySelector('[data-testid=stMain]').innerText.includes('reported step: {step}')"
+    page.wait_for_function(f"() => {reported}", timeout=15_000)
     assert shown_step(page) == step  # the rerun the report caused kept the step on screen
 
 
