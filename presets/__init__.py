@@ -3,7 +3,7 @@
 >>> from presets import PRESETS
 >>> story = PRESETS["learning_rate"]
 >>> story.title, [stage.first_step for stage in story.stages]
-('Too high explodes, too low crawls', [0, 15, 0])
+('Too high explodes, too low crawls', [0, 0, 15])
 >>> story.verify()
 True
 """

@@ -480,8 +480,9 @@ _add(Preset(
     starts=QUADRATIC_START, steps=60,
     stages=(
         Stage(0, 15, "lr 0.6: the y factor is 1 − 0.6·4 = −1.4, so each step overshoots by more than it corrects."),
-        Stage(15, 60, "It leaves the view and is marked diverged; lr 0.01 has barely moved (x keeps 99.8 % a step)."),
         Stage(0, 60, "lr = 2/(λmin+λmax) = 0.476 balances the two directions: both shrink by 0.905 a step."),
+        Stage(15, 60, "lr 0.6 leaves the view and is marked diverged at step 53; lr 0.01 has barely moved (x keeps "
+                      "99.8 % a step)."),
     ),
     checks=_check_learning_rates,
 ))
