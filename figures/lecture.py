@@ -441,8 +441,9 @@ def state_figure(runs: Sequence[Run], *, step: int | None = None, presentation: 
                 points.append((values, slot))
         moving_sources.append((axis, points))
         positive = all(np.nanmin(np.abs(v), initial=np.inf) > 0 for v, _ in points)
-        figure.update_yaxes(type="log" if positive and panel != "velocity" else "linear", exponentformat="power",
-                            row=row, col=1, tickfont={"size": sizes.ticks})
+        log = positive and panel not in ("velocity", "root")
+        figure.update_yaxes(type="log" if log else "linear", exponentformat="power", row=row, col=1,
+                            tickfont={"size": sizes.ticks})
     figure.update_xaxes(title_text="step", row=len(panels), col=1, title_font={"size": sizes.axis_title},
                         range=[-0.02 * max(steps, 1), 1.02 * max(steps, 1)], tickfont={"size": sizes.ticks})
 

@@ -36,7 +36,8 @@ BETA_MAX = 0.999
 MAP_META = "momentum_map"  # layout.meta key: {subplot id: eigenvalue}
 # Where each regime's label sits, in (αλ, β): inside its region for every λ (the map depends on αλ only).
 REGIME_LABELS = {"ripples": (1.0, 0.75), "monotonic decrease": (0.03, 0.015), "one-step convergence": (1.0, 0.0),
-                 "monotonic oscillations": (1.15, 0.015), "divergence": (3.3, 0.35)}
+                 "monotonic oscillations": (1.3, 0.015), "divergence": (3.3, 0.35)}
+LABEL_TEXT = {"monotonic decrease": "monotonic<br>decrease", "monotonic oscillations": "monotonic<br>oscillations"}
 COLOURSCALE = [[0.0, "#fde725"], [0.25, "#5ec962"], [0.5, "#21918c"], [0.75, "#3b528b"], [1.0, "#440154"]]
 
 
@@ -124,8 +125,9 @@ def momentum_map_figure(eigenvalues: Sequence[float], lr: float, momentum: float
                      "hovertemplate": f"lr = {lr:.4g}, momentum = {momentum:.3g}: {momentum_regime(*setting)}"
                                       "<extra></extra>", "xaxis": x_name, "yaxis": y_name})
         for regime, (x, y) in REGIME_LABELS.items():
-            layout["annotations"].append({"x": x, "y": y, "xref": x_name, "yref": y_name, "text": regime,
-                                          "showarrow": regime == "one-step convergence", "ax": 0, "ay": -55,
+            layout["annotations"].append({"x": x, "y": y, "xref": x_name, "yref": y_name,
+                                          "text": LABEL_TEXT.get(regime, regime), "name": regime,
+                                          "showarrow": regime == "one-step convergence", "ax": 0, "ay": -80,
                                           "arrowcolor": "white", "yanchor": "bottom",
                                           "xanchor": "center" if regime in ("ripples", "divergence",
                                                                             "one-step convergence") else "left",

@@ -179,7 +179,7 @@ def test_momentum_map_has_a_panel_per_eigenvalue_the_setting_and_click_inverse()
     assert spec["layout"]["meta"]["momentum_map"] == {"xy": 0.2, "x2y2": 4.0}
     settings = [t for t in spec["data"] if t.get("name") == "current setting"]
     assert [(t["x"][0], t["y"][0]) for t in settings] == [(pytest.approx(0.01), 0.9), (pytest.approx(0.2), 0.9)]
-    texts = {a["text"] for a in spec["layout"]["annotations"]}
+    texts = {a["name"] for a in spec["layout"]["annotations"]}
     assert {"ripples", "monotonic decrease", "one-step convergence", "monotonic oscillations", "divergence"} <= texts
     assert map_click_setting(0.2, 0.9, 4.0) == (pytest.approx(0.05), 0.9)
     assert all(t["type"] == "scatter" for t in spec["data"])  # the chart's Plotly bundle draws scatter only
