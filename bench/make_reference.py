@@ -7,6 +7,14 @@ nothing else here uses. Then the "extra-…" cases are added: RAdam, Rprop and e
 torch.optim.lr_scheduler class the project supports, each stepped once after every optimizer
 step, as in the original script.
 
+tests/data/lbfgs_trajectories.json holds torch.optim.LBFGS trajectories (one ``step(closure)``
+per point, ``max_iter`` iterations each, its state kept between calls), made in a child process
+with ``ATEN_CPU_CAPABILITY=default``: torch's non-fused kernels, the ones "torch-exact" refers to
+(its AVX-512 ``add_(…, alpha=…)`` fuses a multiply-add). torch's ``Tensor.sqrt`` is MKL's vdSqrt,
+misrounded by one ulp on ~1% of inputs (near a rounding midpoint); where the strong-Wolfe
+search's cubic interpolation met such an input the case also stores the trajectory with a
+correctly rounded √ (`trajectory_correct_sqrt`), which the library reproduces bit for bit.
+
 torch is a benchmark-only dependency (bench/requirements.txt), never a runtime or test one:
 
     .venv/bin/python -m pip install -r bench/requirements.txt
@@ -18,6 +26,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +37,7 @@ import torch
 torch.set_default_dtype(torch.float64)
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "optimizer_trajectories.json"
+LBFGS_DATA = DATA.with_name("lbfgs_trajectories.json")
 
 # Written as the original script wrote them: the operation order is part of the reference.
 FUNCTIONS = {
@@ -98,6 +110,96 @@ EXTRA = [
 ]
 
 
+B = ("beale", [1.0, 1.0])
+# (function, start, steps, hyperparameters): torch.optim.LBFGS, max_eval 25 unless given.
+LBFGS = [
+    (*Q, 30, {"max_iter": 1}),
+    (*Q, 30, {"max_iter": 1, "line_search_fn": "strong_wolfe"}),
+    (*R, 80, {"max_iter": 1}),
+    (*R, 80, {"max_iter": 1, "lr": 0.5}),
+    (*R, 80, {"max_iter": 1, "history_size": 5}),
+    (*R, 80, {"max_iter": 1, "line_search_fn": "strong_wolfe"}),
+    (*R, 80, {"max_iter": 1, "line_search_fn": "strong_wolfe", "history_size": 2}),
+    (*R, 80, {"max_iter": 1, "line_search_fn": "strong_wolfe", "history_size": 5, "lr": 0.5}),
+    (*R, 30, {"max_iter": 4, "max_eval": 10, "line_search_fn": "strong_wolfe", "history_size": 3}),
+    (*R, 30, {"max_iter": 5}),
+    (*B, 60, {"max_iter": 1}),
+    (*B, 60, {"max_iter": 1, "history_size": 2}),
+    (*B, 60, {"max_iter": 1, "line_search_fn": "strong_wolfe"}),
+    (*B, 60, {"max_iter": 1, "line_search_fn": "strong_wolfe", "history_size": 3}),
+    (*H, 60, {"max_iter": 1}),
+    (*H, 60, {"max_iter": 1, "line_search_fn": "strong_wolfe", "history_size": 4}),
+    ("himmelblau", [-4.0, 4.5], 60, {"max_iter": 1, "line_search_fn": "strong_wolfe"}),
+    ("rosenbrock", [0.0, 3.0], 60, {"max_iter": 1, "line_search_fn": "strong_wolfe", "history_size": 10}),
+]
+
+
+def lbfgs_trajectory(function, start, steps, hyperparameters, correct_sqrt=False):
+    """LBFGS.step(closure) `steps` times; the points and how often torch's √ misrounded."""
+    p = torch.tensor(start, requires_grad=True)
+    opt = torch.optim.LBFGS([p], **hyperparameters)
+
+    def closure():
+        opt.zero_grad()
+        loss = FUNCTIONS[function](p[0], p[1])
+        loss.backward()
+        return loss
+
+    mkl_sqrt, misrounded = torch.Tensor.sqrt, 0
+
+    def sqrt(value):
+        nonlocal misrounded
+        result = mkl_sqrt(value)
+        if value.dim() == 0 and float(result) != math.sqrt(float(value)) and float(value) >= 0:
+            misrounded += 1
+            if correct_sqrt:
+                return torch.tensor(math.sqrt(float(value)))
+        return result
+
+    torch.Tensor.sqrt = sqrt
+    try:
+        points = [p.detach().tolist()]
+        for _ in range(steps):
+            opt.step(closure)
+            points.append(p.detach().tolist())
+    finally:
+        torch.Tensor.sqrt = mkl_sqrt
+    return points, misrounded
+
+
+def lbfgs_cases() -> dict:
+    if torch.backends.cpu.get_cpu_capability() != "DEFAULT":
+        sys.exit("run the L-BFGS references with ATEN_CPU_CAPABILITY=default (see the docstring)")
+    cases = []
+    for index, (function, start, steps, given) in enumerate(LBFGS):
+        hyperparameters = {"max_eval": 25, **given}
+        points, misrounded = lbfgs_trajectory(function, start, steps, hyperparameters)
+        corrected = lbfgs_trajectory(function, start, steps, hyperparameters, correct_sqrt=True)[0]
+        cases.append({
+            "id": f"lbfgs-{index:02d}-{function}-{hyperparameters.get('line_search_fn') or 'fixed'}",
+            "library": f"torch {torch.__version__}, ATEN_CPU_CAPABILITY=default",
+            "optimizer": "torch.optim.LBFGS",
+            "hyperparameters": hyperparameters,
+            "function": function,
+            "start": start,
+            "steps": steps,
+            "misrounded_sqrt": misrounded,
+            "trajectory": points,
+            "trajectory_correct_sqrt": corrected if corrected != points else None,
+        })
+    return {"functions": {name: json.loads(DATA.read_text())["functions"][name] for name in FUNCTIONS},
+            "dtype": "float64", "stepped": "opt.step(closure) once per point; closure: zero_grad, f(p), backward",
+            "cases": cases}
+
+
+def lbfgs_text() -> str:
+    """The L-BFGS reference file's text, computed in a child process with non-fused kernels."""
+    child = subprocess.run([sys.executable, "-m", "bench.make_reference", "--lbfgs-child"],
+                           env={**os.environ, "ATEN_CPU_CAPABILITY": "default"},
+                           capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    return child.stdout
+
+
 def torch_trajectory(function, start, steps, optimizer, hyperparameters, schedule=None):
     """opt.zero_grad(); f(p).backward(); opt.step(); sched.step() — the original script's loop."""
     p = torch.tensor(start, requires_grad=True)
@@ -166,15 +268,23 @@ def build(stored: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only check that the stored file is current")
+    parser.add_argument("--check", action="store_true", help="only check that the stored files are current")
+    parser.add_argument("--lbfgs-child", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    if arguments.lbfgs_child:
+        sys.stdout.write(json.dumps(lbfgs_cases(), indent=1))
+        return
     stored_text = DATA.read_text()
     data = build(json.loads(stored_text))
     text = json.dumps(data, indent=1)
+    lbfgs = lbfgs_text()
     if arguments.check:
-        sys.exit(0 if text == stored_text else f"{DATA} is not what this script writes: regenerate it")
+        stale = [str(path) for path, new in ((DATA, text), (LBFGS_DATA, lbfgs))
+                 if not path.exists() or path.read_text() != new]
+        sys.exit(f"{', '.join(stale)}: not what this script writes; regenerate" if stale else 0)
     DATA.write_text(text)
-    print(f"{len(data['cases'])} cases -> {DATA}")
+    LBFGS_DATA.write_text(lbfgs)
+    print(f"{len(data['cases'])} cases -> {DATA}; {len(LBFGS)} L-BFGS cases -> {LBFGS_DATA}")
 
 
 if __name__ == "__main__":

@@ -124,6 +124,11 @@ class Landscape:
     def latex(self) -> str:
         return sp.latex(self.expression)
 
+    @property
+    def mathml(self) -> str:
+        """f as presentation MathML (``<math>…</math>``), which browsers draw with no script."""
+        return f'<math display="inline">{sp.mathml(self.expression, printer="presentation")}</math>'
+
     # -- NumPy (any array shape) --------------------------------------------------
     @cached_property
     def _loss(self) -> Callable:

@@ -12,6 +12,11 @@ STATE_KEY = "compare.state"
 OPENED_KEY = "compare.opened"  # the state as the link opened it, with the link's notices
 
 
+def is_new() -> bool:
+    """True on a session's first run, before `load` has read the URL."""
+    return STATE_KEY not in st.session_state
+
+
 def load() -> CompareState:
     """This session's state; on its first run, the state the URL describes."""
     if STATE_KEY not in st.session_state:

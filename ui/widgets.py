@@ -56,7 +56,10 @@ def landscape_picker(state: CompareState) -> tuple[CompareState, Landscape]:
     _offer_defaults(state)
     if choice != CUSTOM:
         landscape = compute.catalog_landscape(choice)
-        st.caption(f"${landscape.latex}$  \n{landscape.lesson}")
+        # MathML, not st.latex / $…$: the browser draws it at once, with no KaTeX to load first.
+        st.html(f"<div class='dl-formula' style='font-size: 1.05rem; margin-bottom: -0.6rem'>"
+                f"f(x, y) = {landscape.mathml}</div>")
+        st.caption(landscape.lesson)
         return replace(state, landscape=choice, formula=""), landscape
 
     _seed(FORMULA_KEY, state.formula or EXAMPLE_FORMULA)
@@ -291,8 +294,9 @@ def optimizer_cards(state: CompareState, landscape: Landscape) -> CompareState:
             headers.append(st.empty())
             cards.append(_card(current))
     for header, read, label in zip(headers, cards, _labels(cards), strict=True):
-        header.markdown(f"<span style='color:{colour(read.slot)};font-size:1.4em;line-height:1'>■</span> "
-                        f"**{label}**", unsafe_allow_html=True)
+        with header:  # st.html: no markdown-with-HTML renderer to load before the chart
+            st.html(f"<div class='dl-card-title' style='font-weight: 600'><span style='color:{colour(read.slot)};"
+                    f"font-size: 1.4em; line-height: 1'>■</span> {html.escape(label)}</div>")
     state = replace(state, cards=tuple(cards))
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     _seed(ADD_KEY, "adam")

@@ -344,3 +344,24 @@ def test_any_formula_in_a_link_gives_a_chart_or_a_refusal_never_a_traceback(form
         assert comparison(at)["layout"]["title"]["text"] == "ill-conditioned quadratic"  # still a chart
     else:
         assert comparison(at)["layout"]["title"]["text"] == f"f(x, y) = {formula}"
+
+
+LINKS = [
+    {},
+    {"landscape": "rosenbrock"},
+    {"landscape": "six_hump_camel", "start": ["1,1", "-1,0.5"], "steps": "77", "noise": "0.3", "seed": "4"},
+    {"opt": ["adam,lr=0.05,betas=0.8/0.99,amsgrad=1,colour=3", "sgd,lr=0.2,momentum=0.5,nesterov=1,colour=5",
+             "rmsprop,lr=0.01,centered=1,momentum=0.3,schedule=StepLR,schedule.step_size=10,polyak=1"]},
+    {"formula": "x**2 + 3*sin(y)", "bounds": "-2,2,-1,3", "tol": "0.01"},
+    {"view": "surface", "log": "0", "present": "1", "speed": "2"},
+    {"opt": ["sgd,schedule=MultiStepLR,schedule.milestones=10/20,schedule.warmup=5"]},
+]
+
+
+@pytest.mark.parametrize("query", LINKS, ids=lambda q: ",".join(q) or "default")
+def test_the_controls_reproduce_the_state_a_link_opens_so_the_early_chart_is_the_final_one(query):
+    """On a session's first run the chart is drawn from the URL's state before the controls; the
+    controls must then give back exactly that state (else the page would have to draw again)."""
+    at = open_app(query)
+    assert at.session_state["compare.state"] == at.session_state["compare.opened"]
+    assert len(figures(at)) == 1

@@ -510,3 +510,24 @@ def test_exporting_the_animation_as_a_gif_downloads_every_frame(page, app_url, a
     assert gif.shape[1:3] == (400, 800)
     assert not (gif[0] == gif[-1]).all()  # the markers moved
     assert page.problems == []
+
+
+def test_a_rerun_keeps_the_same_chart_and_the_step_on_screen(page, app_url):
+    """A change that reruns the page updates the chart in place: the same plot element, the step
+    the user paused at kept (a chart re-created on every run lost both)."""
+    open_compare(page, app_url)
+    page.locator(f"{CHART} .dl-prev").click()
+    page.locator(f"{CHART} .dl-prev").click()
+    paused = shown_step(page)
+    page.evaluate(f"() => {{ window.__plot = {GD}; }}")
+    names_before = page.evaluate(LOSS_NAMES_JS)
+    page.get_by_role("spinbutton", name="Gradient noise σ").fill("0.5")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => {{ const gd = {GD}; return gd && gd.data.some(t => t.mode === 'lines'"
+                           " && t.xaxis === 'x' && t.name === 'SGD') && new URL(location.href).searchParams.get("
+                           "'noise') === '0.5'; }", timeout=LOAD_MS)
+    idle(page)
+    assert page.evaluate(f"() => window.__plot === {GD}"), "the chart was re-created by the rerun"
+    assert shown_step(page) == paused
+    assert page.evaluate(LOSS_NAMES_JS) == names_before
+    no_exception(page)
