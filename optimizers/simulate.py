@@ -10,6 +10,7 @@ import numpy as np
 
 from landscapes import Landscape, get_landscape
 
+from . import compiled
 from .backend import float_ops, numpy_ops
 from .registry import OPTIMIZERS, HyperparameterError, Optimizer, Rule
 from .schedules import learning_rates
@@ -17,6 +18,11 @@ from .schedules import learning_rates
 LIMIT = 1e8          # a coordinate beyond this magnitude counts as diverged
 MAX_STEPS = 100_000
 RECORD_MODES = ("full", "path", "final")
+BACKENDS = ("auto", "numpy", "compiled")
+# backend="auto" compiles only above this much work (starts × steps), and then only once the
+# kernel is loaded or in the on-disk cache: below it the NumPy path is faster than a cache load.
+# Measured (bench/run.py): NumPy ≈ 28 ns per trajectory-step, a cached load ≈ 0.1 s.
+AUTO_MIN_WORK = 200_000
 NON_FINITE, TOO_LARGE = 1, 2
 REASONS = {NON_FINITE: "loss or coordinates became non-finite",
            TOO_LARGE: f"a coordinate exceeded {LIMIT:g} in magnitude"}
@@ -28,8 +34,10 @@ class Run:
 
     Always: ``final_points (N, 2)``, ``final_losses (N,)``, ``lrs (T,)``, ``diverged (N,)``
     (the step at which each start diverged, or -1) and, if `tol` was given,
-    ``converged_at (N,)`` (first step whose gradient norm is ≤ tol, or -1).
-    record="path" adds ``points (N, T+1, 2)`` and ``losses (N, T+1)``; record="full" adds
+    ``converged_at (N,)`` (first step whose gradient norm is ≤ tol, or -1). With per-start
+    hyperparameters `lrs` is ``(N, T)``, one row per start.
+    record="path" adds ``points (N, T+1, 2)`` and ``losses (N, T+1)`` (with ``every=k``: steps
+    0, k, 2k, ... and T, listed in `path_steps`); record="full" adds
     ``grads (N, T, 2)`` (the gradient each step used, noise included) and ``states``
     (name -> (N, T, 2), the optimizer's state after each step).
     """
@@ -51,10 +59,22 @@ class Run:
     losses: np.ndarray | None = None
     grads: np.ndarray | None = None
     states: dict[str, np.ndarray] = field(default_factory=dict)
+    every: int = 1
+    backend: str = "numpy"
 
     @property
     def steps(self) -> int:
-        return len(self.lrs)
+        return self.lrs.shape[-1]
+
+    @property
+    def path_steps(self) -> np.ndarray:
+        """The step of each recorded point in `points`: 0, every, 2·every, ..., and T."""
+        return _path_steps(self.steps, self.every)
+
+    @property
+    def reached(self) -> np.ndarray:
+        """Index into ``landscape.minima`` of the minimum nearest each final point, (N,); -1 if none."""
+        return self.landscape.nearest_minimum_index(self.final_points)
 
     @property
     def updates(self) -> np.ndarray:
@@ -108,7 +128,8 @@ def get_optimizer(name: str) -> Optimizer:
 
 def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
              schedule: dict[str, Any] | None = None, noise: float = 0.0, seed: int = 0,
-             record: str = "full", tol: float | None = None, **hyperparameters: Any) -> Run:
+             record: str = "full", tol: float | None = None, every: int = 1,
+             backend: str = "auto", **hyperparameters: Any) -> Run:
     """Run `optimizer` for `steps` steps from every start at once.
 
     Hyperparameters are torch.optim's keywords with torch's defaults (see
@@ -118,14 +139,25 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
     drawn from ``numpy.random.default_rng(seed)``. A start whose loss or coordinates
     become non-finite, or exceed 1e8, is marked diverged and stops moving.
 
+    Any float hyperparameter (or element of a pair such as `betas`) may be a NumPy array of
+    shape (N,), one value per start (a pair also an (N, 2) array): a sweep is one call, equal
+    to N calls bit for bit; the schedule then scales each start's base lr. ``every=k`` keeps
+    every k-th point of the path (and the last).
+
+    `backend`: "numpy" (the reference: NumPy arrays, or Python floats for one start);
+    "compiled" (a numba kernel generated from the same rule, bit-identical; compiled on first
+    use, then loaded from a user cache directory); "auto" (the kernel when the work is large
+    and the kernel is ready, else NumPy while the kernel compiles in the background).
+    Coupled optimizers (Newton) always run on NumPy; `Run.backend` says which ran.
+
     >>> run = simulate("rosenbrock", "adam", starts=[(-1.5, 2.0)], steps=300, lr=0.05)
     >>> run.points.shape
     (1, 301, 2)
     """
     land = get_landscape(landscape) if isinstance(landscape, str) else landscape
     spec = get_optimizer(optimizer)
-    values = spec.validate(**hyperparameters)
     start_points = _check_starts(starts)
+    groups, group_of_start, values = _per_start(spec, hyperparameters, len(start_points))
     steps = _check_steps(steps)
     noise = _check_nonnegative("noise", noise)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -134,56 +166,179 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
         raise HyperparameterError(f"record must be one of {', '.join(RECORD_MODES)}, got {record!r}")
     if tol is not None:
         tol = _check_nonnegative("tol", tol)
-    lrs = learning_rates(values["lr"], steps, schedule)
+    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+        raise HyperparameterError(f"every must be a whole number ≥ 1, got {every!r}")
+    every = int(every)
+    if backend not in BACKENDS:
+        raise HyperparameterError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    group_lrs = np.stack([learning_rates(g["lr"], steps, schedule) for g in groups]).reshape(len(groups), steps)
+    lrs = group_lrs[0] if len(groups) == 1 else group_lrs[group_of_start]
     rng = np.random.default_rng(seed)
     extra = {"landscape": land} if spec.needs_landscape else {}
+    n = len(start_points)
 
-    if len(start_points) == 1 and spec.elementwise:
-        rule = spec.build(float_ops, **values, **extra)
+    kernel = plan = None
+    if backend != "numpy" and spec.elementwise:
+        kernel, plan = _compiled_kernel(land, spec, groups, group_lrs, record, noise > 0, backend,
+                                        n * max(steps, 1))
+    if kernel is not None:
+        trace = compiled.run_kernel(kernel, plan, start_points, group_of_start, steps, noise, rng,
+                                    record, tol, every)
+        used = "compiled"
+    elif n == 1 and spec.elementwise:
+        rule = spec.build(float_ops, **groups[0], **extra)
         trace = _run_single(land, rule, start_points[0], lrs, noise, rng, record, tol)
+        if every > 1 and record != "final":
+            kept = _path_steps(steps, every)
+            trace["points"], trace["losses"] = trace["points"][:, kept], trace["losses"][:, kept]
+        used = "numpy"
     else:
-        rule = spec.build(numpy_ops, **values, **extra)
-        trace = _run_batch(land, rule, start_points, lrs, noise, rng, record, tol)
+        rules = [spec.build(numpy_ops, **g, **extra) for g in groups]
+        trace = _run_batch(land, rules, group_of_start, start_points, group_lrs, noise, rng, record, tol, every)
+        used = "numpy"
     return Run(landscape=land, optimizer=spec.name, hyperparameters=values, schedule=schedule,
-               noise=noise, seed=int(seed), starts=start_points, lrs=lrs, **trace)
+               noise=noise, seed=int(seed), starts=start_points, lrs=lrs, every=every, backend=used,
+               **trace)
 
 
-def _run_batch(land: Landscape, rule: Rule, starts: np.ndarray, lrs: np.ndarray, noise: float,
-               rng: np.random.Generator, record: str, tol: float | None) -> dict[str, Any]:
-    """Step all N starts together as (2, N) arrays.
+def _compiled_kernel(land: Landscape, spec: Optimizer, groups: list[dict[str, Any]], group_lrs: np.ndarray,
+                     record: str, noisy: bool, backend: str, work: int):
+    """(kernel, plan) for the compiled path, or (None, None) to take the NumPy path."""
+    if backend == "auto" and work < AUTO_MIN_WORK:
+        return None, None
+    try:
+        plan = compiled.plan_for(spec, groups, group_lrs)
+        source = compiled.kernel_source(land, plan, record, noisy)
+    except (compiled.NotTraceable, TypeError, ValueError, ArithmeticError):
+        if backend == "compiled":
+            raise
+        return None, None
+    if backend == "auto" and not compiled.is_ready(source):
+        compiled.compile_in_background(source)
+        return None, None
+    return compiled.load(source), plan
+
+
+def _path_steps(steps: int, every: int) -> np.ndarray:
+    kept = list(range(0, steps + 1, every))
+    return np.array(kept + ([steps] if kept[-1] != steps else []))
+
+
+def _per_start(spec: Optimizer, given: dict[str, Any], n: int):
+    """(settings, group of each start (N,), values for the Run) from hyperparameters that may
+    hold one value per start. Each distinct setting is validated and built once."""
+    kinds = {h.name: h.kind for h in spec.hyperparameters}
+    varying: dict[tuple[str, int], np.ndarray] = {}  # (name, element or -1) -> (N,)
+    for name, value in given.items():
+        kind = kinds.get(name)
+        if kind == "float" and _is_per_start(value):
+            varying[(name, -1)] = _column(name, value, n)
+        elif kind == "pair" and not isinstance(value, (str, bytes)):
+            array = value if isinstance(value, np.ndarray) else None
+            if array is not None and array.ndim == 2:
+                value = (array[:, 0], array[:, 1])
+            try:
+                parts = list(value)
+            except TypeError:
+                continue
+            if len(parts) == 2 and any(_is_per_start(p) for p in parts):
+                for element, part in enumerate(parts):
+                    varying[(name, element)] = (_column(name, part, n) if _is_per_start(part)
+                                                else np.full(n, _number(name, part)))
+    if not varying:
+        return [spec.validate(**given)], np.zeros(n, dtype=np.int64), spec.validate(**given)
+    columns = np.stack(list(varying.values()), axis=1)
+    unique, group_of_start = np.unique(columns, axis=0, return_inverse=True)
+    settings = []
+    for row in unique.tolist():
+        setting = dict(given)
+        for ((name, element), _), number in zip(varying.items(), row, strict=True):
+            if element < 0:
+                setting[name] = number
+            else:
+                pair = list(setting[name]) if not isinstance(setting[name], np.ndarray) else [None, None]
+                pair[element] = number
+                setting[name] = tuple(pair)
+        settings.append(spec.validate(**setting))
+    values = dict(settings[0])
+    for (name, element), column in varying.items():
+        values[name] = column if element < 0 else np.stack(
+            [varying.get((name, 0), np.full(n, settings[0][name][0])),
+             varying.get((name, 1), np.full(n, settings[0][name][1]))], axis=1)
+    return settings, group_of_start.reshape(-1).astype(np.int64), values
+
+
+def _is_per_start(value: Any) -> bool:
+    """Only a NumPy array is one value per start: a list stays an invalid number, as in torch."""
+    return isinstance(value, np.ndarray) and value.ndim == 1
+
+
+def _column(name: str, value: Any, n: int) -> np.ndarray:
+    try:
+        column = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise HyperparameterError(f"{name} must be a number or one number per start") from None
+    if column.shape != (n,):
+        raise HyperparameterError(f"{name} per start must have shape ({n},), one value per start, "
+                                  f"got {column.shape}")
+    return column
+
+
+def _number(name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise HyperparameterError(f"{name} must be a number, got {value!r}") from None
+
+
+def _run_batch(land: Landscape, rules: list[Rule], group_of_start: np.ndarray, starts: np.ndarray,
+               lrs: np.ndarray, noise: float, rng: np.random.Generator, record: str, tol: float | None,
+               every: int = 1) -> dict[str, Any]:
+    """Step all N starts together as (2, N) arrays; `rules[g]` steps the starts of group g at
+    rates ``lrs[g]`` (one group unless hyperparameters are per start).
 
     Each step evaluates f and ∇f at θ_t in one pass: f checks θ_t (a start whose loss is
     not finite diverged at step t and goes back to θ_{t−1}), ∇f moves it on.
     """
     n = len(starts)
+    steps = lrs.shape[1]
     keep_path, keep_all = record != "final", record == "full"
     watch = _Watch(n, tol)
     param = previous = np.ascontiguousarray(starts.T)
-    state = rule.init(param)
+    columns = [None] if len(rules) == 1 else [np.flatnonzero(group_of_start == g) for g in range(len(rules))]
+    groups = [(rule, where, rates.tolist()) for rule, where, rates in zip(rules, columns, lrs, strict=True)]
+    group_states = [rule.init(param if where is None else param[:, where]) for rule, where, _ in groups]
     path, grads, states, losses = [param], [], [], []
 
     with np.errstate(all="ignore"):
-        for t, lr in enumerate([*lrs.tolist(), None]):
+        for t in range(steps + 1):
             loss, gx, gy = land.value_and_gradient(param[0], param[1])
             loss = watch.loss(loss, t, param, previous)
             if watch.converged is not None:
                 watch.convergence(gx, gy, t)
-            if keep_path:
+            if keep_path and (t % every == 0 or t == steps):
                 losses.append(loss)
-            if lr is None:  # θ_T: checked, not moved
+            if t == steps:  # θ_T: checked, not moved
                 break
-            if rule.lookahead is not None:
-                gx, gy = land.gradient(*rule.lookahead(param, state))
+            if groups[0][0].lookahead is not None:
+                points = [rule.lookahead(param if where is None else param[:, where], state)
+                          for (rule, where, _), state in zip(groups, group_states, strict=True)]
+                gx, gy = land.gradient(*_gather(points, columns, n))
             grad = np.stack((gx, gy))
             if noise:
                 grad = grad + noise * rng.standard_normal((2, n))
-            new_param, state = rule.update(grad, param, state, lr, t + 1)
+            moved = []
+            for g, (rule, where, rates) in enumerate(groups):
+                sub_grad, sub_param = (grad, param) if where is None else (grad[:, where], param[:, where])
+                new_param, group_states[g] = rule.update(sub_grad, sub_param, group_states[g], rates[t], t + 1)
+                moved.append(new_param)
+            new_param = _gather(moved, columns, n)
             watch.coordinates(new_param, t + 1, param)
-            if keep_path:
+            if keep_path and ((t + 1) % every == 0 or t + 1 == steps):
                 path.append(new_param)
             if keep_all:
                 grads.append(grad)
-                states.append({key: np.array(value) for key, value in state.items()})  # rules update in place
+                states.append(_gather_states(group_states, columns, n))  # rules update in place: copies
             previous, param = param, new_param
 
     trace = {"final_points": param.T.copy(), "final_losses": np.asarray(loss, dtype=float),
@@ -197,6 +352,28 @@ def _run_batch(land: Landscape, rule: Rule, starts: np.ndarray, lrs: np.ndarray,
                            .transpose(2, 1, 0).copy()
                            for key in (states[0] if states else {}) if not key.startswith("_")}
     return trace
+
+
+def _gather(parts: list, columns: list, n: int):
+    """One (2, N) array from each group's (2, N_g) part (the part itself for one group)."""
+    if columns[0] is None:
+        return parts[0]
+    whole = np.empty((2, n))
+    for part, where in zip(parts, columns, strict=True):
+        whole[:, where] = part
+    return whole
+
+
+def _gather_states(group_states: list[dict], columns: list, n: int) -> dict[str, np.ndarray]:
+    if columns[0] is None:
+        return {key: np.array(value) for key, value in group_states[0].items()}
+    keys = list(dict.fromkeys(key for state in group_states for key in state if not key.startswith("_")))
+    whole = {key: np.zeros((2, n)) for key in keys}  # a group without this state: 0, as compiled
+    for state, where in zip(group_states, columns, strict=True):
+        for key in keys:
+            if key in state:
+                whole[key][:, where] = state[key]
+    return whole
 
 
 class _Watch:

@@ -1,0 +1,210 @@
+"""The compiled backend: generated from the same rules, bit-identical to the NumPy path on the
+polynomial landscapes and to the single-start float path on libm's functions; `auto` never
+compiles small work; kernels come back from the on-disk cache."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from landscapes import get_landscape, landscape_names
+from landscapes.autodiff import kernel_gradient_lines
+from optimizers import OPTIMIZERS, compiled, get_optimizer, schedule_names, simulate
+
+pytest.importorskip("numba")
+simulate_module = importlib.import_module("optimizers.simulate")  # the module; `simulate` is the function
+
+ROOT = Path(__file__).resolve().parents[2]
+ELEMENTWISE = [name for name, spec in OPTIMIZERS.items() if spec.elementwise and not spec.needs_landscape]
+STARTS = [(-1.5, 2.0), (0.3, -0.4), (1.2, 0.8), (-1.0, -1.0), (2.0, 2.5), (0.0, 0.0), (-0.7, 1.9)]
+# Settings that switch on each optimizer's variants (torch's options and the slides' ones).
+VARIANTS = {
+    "sgd": {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+    "adam": {"amsgrad": True, "weight_decay": 0.1},
+    "adamw": {"weight_decay": 0.05},
+    "rmsprop": {"centered": True, "momentum": 0.5, "weight_decay": 0.01},
+    "adagrad": {"lr_decay": 0.01, "initial_accumulator_value": 0.1},
+    "nadam": {"decoupled_weight_decay": True, "weight_decay": 0.01},
+    "radam": {"weight_decay": 0.01},
+}
+
+
+def exact_landscapes() -> list[str]:
+    """Catalog landscapes built only from + − × ÷, integer powers and √, which NumPy and libm
+    both round correctly: there the NumPy path and the kernel must agree bit for bit."""
+    exact = []
+    for name in landscape_names():
+        lines, outputs = kernel_gradient_lines(get_landscape(name).expression)
+        if set(re.findall(r"([a-z_]+)\(", " ".join(lines + list(outputs)))) <= {"sqrt", "abs"}:
+            exact.append(name)
+    return exact
+
+
+def assert_same_run(expected, actual, fields=("final_points", "final_losses", "diverged",
+                                               "divergence_codes", "converged_at", "points", "losses",
+                                               "grads", "lrs")):
+    for name in fields:
+        a, b = getattr(expected, name), getattr(actual, name)
+        if a is None or b is None:
+            assert a is None and b is None, name
+            continue
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    if expected.grads is not None:
+        assert set(expected.states) == set(actual.states)
+        for key in expected.states:
+            np.testing.assert_array_equal(expected.states[key], actual.states[key], err_msg=key)
+
+
+def both(land, name, starts, steps, **options):
+    reference = simulate(land, name, starts, steps, backend="numpy", **options)
+    kernel = simulate(land, name, starts, steps, backend="compiled", **options)
+    assert kernel.backend == "compiled" and reference.backend == "numpy"
+    return reference, kernel
+
+
+def test_the_polynomial_catalog_entries_are_the_exact_ones():
+    exact = exact_landscapes()
+    assert {"quadratic", "rosenbrock", "beale", "himmelblau"} <= set(exact)
+    assert not {"ackley", "rastrigin", "plateau_cliff", "six_hump_camel"} & set(exact)
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.3], ids=["exact-gradient", "noisy"])
+@pytest.mark.parametrize("variant", ["defaults", "variants"])
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_every_optimizer_compiled_equals_numpy_bit_for_bit(name, variant, noise):
+    if variant == "variants" and name not in VARIANTS:
+        pytest.skip("no variant settings")
+    land = get_landscape("rosenbrock")
+    options = dict(VARIANTS[name]) if variant == "variants" else {}
+    options["lr"] = get_optimizer(name).defaults["lr"] * 0.5
+    reference, kernel = both(land, name, STARTS, 120, noise=noise, seed=3, record="full", tol=1e-3, **options)
+    assert_same_run(reference, kernel)
+
+
+@pytest.mark.parametrize("schedule", schedule_names())
+def test_every_schedule_compiled_equals_numpy_bit_for_bit(schedule):
+    arguments = {"CyclicLR": {"base_lr": 0.001, "max_lr": 0.05, "step_size_up": 20},
+                 "OneCycleLR": {"max_lr": 0.05, "total_steps": 100},
+                 "CosineAnnealingLR": {"T_max": 60}, "StepLR": {"step_size": 25},
+                 "CosineAnnealingWarmRestarts": {"T_0": 30}}.get(schedule, {})
+    land = get_landscape("rosenbrock")
+    for name, options in (("adam", {}), ("sgd", {"momentum": 0.9})):
+        reference, kernel = both(land, name, STARTS, 100, lr=0.02, record="path",
+                                 schedule={"name": schedule, "warmup": 5, **arguments}, **options)
+        assert_same_run(reference, kernel)
+
+
+@pytest.mark.parametrize("landscape", exact_landscapes())
+def test_every_polynomial_landscape_compiled_equals_numpy_bit_for_bit(landscape):
+    land = get_landscape(landscape)
+    starts = np.random.default_rng(1).uniform(*zip(land.bounds.x, land.bounds.y, strict=True), size=(50, 2))
+    for name, options in (("adam", {"lr": 0.05}), ("sgd", {"lr": 0.002, "momentum": 0.9, "nesterov": True})):
+        reference, kernel = both(land, name, starts, 150, noise=0.1, record="path", **options)
+        assert_same_run(reference, kernel)
+
+
+def test_divergence_is_the_same_on_both_backends():
+    """Too-large coordinates, NaN and held starts: the same steps, codes and held points."""
+    land = get_landscape("rosenbrock")
+    starts = np.random.default_rng(2).uniform((-3, -3), (3, 3), size=(64, 2))
+    for name, lr in (("sgd", 0.01), ("momentum", 0.004), ("adam", 5.0), ("rprop", 1.0)):
+        reference, kernel = both(land, name, starts, 80, lr=lr, record="full")
+        if name in ("sgd", "momentum"):
+            assert (reference.divergence_codes == 2).any(), name  # some starts ran off
+        assert_same_run(reference, kernel)
+
+
+@pytest.mark.parametrize("landscape", ["ackley", "plateau_cliff", "six_hump_camel", "rastrigin"])
+def test_on_libm_functions_the_kernel_follows_the_single_start_path(landscape):
+    """NumPy's SIMD exp/tanh/pow differ from libm by an ulp; the kernel and the float path both
+    call libm, so they agree bit for bit (the single-start path is the reference here)."""
+    land = get_landscape(landscape)
+    for start in land.starts[:2]:
+        for name in ("adam", "sgd", "rmsprop"):
+            alone = simulate(land, name, [start], 200, lr=get_optimizer(name).defaults["lr"], record="path",
+                             backend="numpy")
+            kernel = simulate(land, name, [start], 200, lr=get_optimizer(name).defaults["lr"], record="path",
+                              backend="compiled")
+            assert kernel.backend == "compiled"
+            assert alone.diverged[0] < 0
+            np.testing.assert_array_equal(alone.points, kernel.points)
+            np.testing.assert_array_equal(alone.final_points, kernel.final_points)
+
+
+def test_a_strided_path_keeps_every_kth_point_and_the_last_on_both_backends():
+    land = get_landscape("himmelblau")
+    whole = simulate(land, "adam", STARTS, 103, lr=0.05, record="path", backend="numpy")
+    for backend in ("numpy", "compiled"):
+        strided = simulate(land, "adam", STARTS, 103, lr=0.05, record="path", every=10, backend=backend)
+        np.testing.assert_array_equal(strided.path_steps, [*range(0, 101, 10), 103])
+        np.testing.assert_array_equal(strided.points, whole.points[:, strided.path_steps])
+        np.testing.assert_array_equal(strided.losses, whole.losses[:, strided.path_steps])
+    alone = simulate(land, "adam", STARTS[:1], 103, lr=0.05, record="path", every=10, backend="numpy")
+    np.testing.assert_array_equal(alone.points[0], whole.points[0, alone.path_steps])
+
+
+def test_reached_names_the_nearest_minimum_of_each_final_point():
+    land = get_landscape("himmelblau")
+    run = simulate(land, "adam", STARTS, 400, lr=0.05, record="final", backend="compiled")
+    np.testing.assert_array_equal(run.reached, land.nearest_minimum_index(run.final_points))
+
+
+def test_auto_keeps_small_work_on_numpy_and_never_compiles_it(monkeypatch):
+    started = []
+    monkeypatch.setattr(compiled, "compile_in_background", started.append)
+    run = simulate("rosenbrock", "adam", STARTS, 500, lr=0.01)
+    assert run.backend == "numpy" and not started
+
+
+def test_auto_compiles_large_work_in_the_background_and_uses_it_once_ready(monkeypatch, tmp_path):
+    monkeypatch.setenv("DESCENT_LAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(simulate_module, "AUTO_MIN_WORK", 1000)
+    starts = np.random.default_rng(0).uniform(-2, 2, size=(40, 2))
+    first = simulate("beale", "adagrad", starts, 50, lr=0.1, record="final")
+    assert first.backend == "numpy"  # not compiled yet: NumPy now, the kernel compiles meanwhile
+    for thread in [t for t in __import__("threading").enumerate() if t.name == "descent-lab-compile"]:
+        thread.join(120)
+    second = simulate("beale", "adagrad", starts, 50, lr=0.1, record="final")
+    assert second.backend == "compiled"
+    np.testing.assert_array_equal(first.final_points, second.final_points)
+
+
+def test_coupled_optimizers_stay_on_numpy_even_when_compiled_is_asked_for():
+    run = simulate("quadratic", "newton", STARTS, 5, backend="compiled")
+    assert run.backend == "numpy"
+
+
+def test_a_fresh_process_loads_the_kernel_from_the_disk_cache(tmp_path):
+    script = textwrap.dedent("""
+        import time
+        from optimizers import simulate, compiled
+        run = simulate("booth", "adam", [(0.0, 0.0), (1.0, 1.0)], 30, lr=0.1, backend="compiled")
+        print(len(compiled._LOADED), run.final_points.tolist())
+    """)
+    env = {"DESCENT_LAB_CACHE": str(tmp_path), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    first = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert list(tmp_path.glob("__pycache__/k_*.nbi")), "numba wrote no cache index"
+    second = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert first.stdout == second.stdout
+    assert compiled.is_ready.__doc__
+
+
+def test_the_kernel_is_generated_from_the_rule_not_written_by_hand():
+    """Every array operation of Adam's update appears once per coordinate, in its order."""
+    spec = get_optimizer("adam")
+    rule = spec.build(compiled.traced_ops, **spec.validate())
+    plan = compiled.Plan([rule], np.full((1, 3), 0.001))
+    source = compiled.kernel_source(get_landscape("quadratic"), plan, "final")
+    assert "u7_x = math.sqrt(u6_x)" in source and "u7_y = math.sqrt(u6_y)" in source
+    assert len(plan.programs) == 1 and plan.table.shape == (1, 3, 6)
+    # The step sizes are the rule's own Python floats: η/(1 − β₁ᵗ) and √(1 − β₂ᵗ) per step.
+    assert plan.table[0, 2].tolist().count(-0.001 / (1 - 0.9**3)) == 1
+    assert plan.table[0, 2].tolist().count(math.sqrt(1 - 0.999**3)) == 1

@@ -1,0 +1,98 @@
+"""Per-start hyperparameters: an (N,) array gives each start its own value, so a sweep is one
+call, and that call equals N separate calls bit for bit, on both backends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from landscapes import get_landscape
+from optimizers import HyperparameterError, learning_rates, simulate
+
+LAND = get_landscape("rosenbrock")
+STARTS = np.array([(-1.5, 2.0), (0.3, -0.4), (1.2, 0.8), (-1.0, -1.0), (2.0, 2.5), (-0.7, 1.9)])
+BACKENDS = ["numpy", "compiled"]
+
+
+def separate_calls(name, steps, per_start: dict, **options):
+    """The same runs one start at a time, each with its own scalar hyperparameters."""
+    runs = []
+    for j, start in enumerate(STARTS):
+        values = {key: (tuple(v[j]) if v.ndim == 2 else float(v[j])) for key, v in per_start.items()}
+        runs.append(simulate(LAND, name, [start], steps, backend="numpy", **values, **options))
+    return runs
+
+
+def assert_rows_equal(sweep, runs):
+    for j, alone in enumerate(runs):
+        np.testing.assert_array_equal(sweep.points[j], alone.points[0], err_msg=f"start {j}")
+        np.testing.assert_array_equal(sweep.final_points[j], alone.final_points[0])
+        np.testing.assert_array_equal(sweep.lrs[j], alone.lrs)
+        assert sweep.diverged[j] == alone.diverged[0]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_lr_and_momentum_sweep_is_one_call_equal_to_separate_calls(backend):
+    per_start = {"lr": np.array([1e-4, 5e-4, 1e-3, 1e-4, 2e-3, 1e-3]),
+                 "momentum": np.array([0.0, 0.5, 0.9, 0.99, 0.0, 0.9])}
+    sweep = simulate(LAND, "sgd", STARTS, 150, record="path", backend=backend, **per_start)
+    assert sweep.backend == backend
+    assert_rows_equal(sweep, separate_calls("sgd", 150, per_start, record="path"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_schedule_scales_each_starts_base_lr_as_torch_would(backend):
+    lr = np.linspace(0.005, 0.05, len(STARTS))
+    schedule = {"name": "CosineAnnealingLR", "T_max": 100, "warmup": 10}
+    sweep = simulate(LAND, "adam", STARTS, 120, lr=lr, schedule=schedule, record="path", backend=backend)
+    for j in range(len(STARTS)):
+        np.testing.assert_array_equal(sweep.lrs[j], learning_rates(lr[j], 120, schedule))
+    assert_rows_equal(sweep, separate_calls("adam", 120, {"lr": lr}, schedule=schedule, record="path"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pair_hyperparameters_may_vary_per_start_too(backend):
+    betas = np.array([(0.9, 0.999), (0.8, 0.99), (0.5, 0.9), (0.9, 0.999), (0.95, 0.9999), (0.0, 0.5)])
+    sweep = simulate(LAND, "adam", STARTS, 100, lr=0.02, betas=betas, record="path", backend=backend)
+    assert_rows_equal(sweep, separate_calls("adam", 100, {"betas": betas}, lr=0.02, record="path"))
+    np.testing.assert_array_equal(sweep.hyperparameters["betas"], betas)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_settings_that_change_the_state_layout_mix_in_one_call(backend):
+    """RMSProp keeps a velocity only where momentum > 0: two state layouts in one batch."""
+    momentum = np.array([0.0, 0.9, 0.0, 0.5, 0.9, 0.0])
+    sweep = simulate(LAND, "rmsprop", STARTS, 100, lr=0.003, momentum=momentum, record="full", backend=backend)
+    runs = separate_calls("rmsprop", 100, {"momentum": momentum}, lr=0.003, record="full")
+    assert_rows_equal(sweep, runs)
+    for j, alone in enumerate(runs):
+        np.testing.assert_array_equal(sweep.states["square_average"][j], alone.states["square_average"][0])
+
+
+def test_a_sweep_and_its_numpy_twin_agree_with_noise():
+    """With noise the stream is the batch's (start j draws column j), the same on both backends."""
+    lr = np.linspace(1e-4, 2e-3, len(STARTS))
+    runs = [simulate(LAND, "sgd", STARTS, 80, lr=lr, momentum=0.9, noise=0.5, seed=7, record="path",
+                     backend=backend) for backend in BACKENDS]
+    np.testing.assert_array_equal(runs[0].points, runs[1].points)
+
+
+def test_a_per_start_value_outside_its_range_is_refused_by_name():
+    with pytest.raises(HyperparameterError, match="momentum"):
+        simulate(LAND, "sgd", STARTS, 5, momentum=np.array([0.1, 0.2, 1.5, 0.1, 0.1, 0.1]))
+
+
+def test_a_per_start_array_of_the_wrong_length_is_refused():
+    with pytest.raises(HyperparameterError, match=r"lr per start must have shape \(6,\)"):
+        simulate(LAND, "sgd", STARTS, 5, lr=np.array([0.1, 0.2]))
+
+
+def test_a_sweep_of_many_settings_shares_one_kernel():
+    lr, momentum = np.meshgrid(np.linspace(1e-4, 1e-3, 10), np.linspace(0.0, 0.9, 10))
+    starts = np.tile(STARTS[:1], (100, 1))
+    sweep = simulate(LAND, "sgd", starts, 60, lr=lr.ravel(), momentum=momentum.ravel(), record="final",
+                     backend="compiled")
+    reference = simulate(LAND, "sgd", starts, 60, lr=lr.ravel(), momentum=momentum.ravel(), record="final",
+                         backend="numpy")
+    np.testing.assert_array_equal(sweep.final_points, reference.final_points)
+    assert len(np.unique(sweep.final_points, axis=0)) > 90
