@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 # Importing the families registers their optimizers, in the order the UI lists them.
-from . import adam, adaptive, newton, sgd  # noqa: F401  (registration)
+from . import adam, adaptive, lbfgs, linesearch, newton, sgd  # noqa: F401  (registration)
 from .registry import OPTIMIZERS, Constraint, Equation, Hyperparameter, HyperparameterError, Optimizer, Rule
 from .schedules import SCHEDULES, Schedule, learning_rates
 from .simulate import LIMIT, Run, get_optimizer, optimizer_names, polyak_average, simulate

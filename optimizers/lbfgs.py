@@ -213,26 +213,27 @@ register(Optimizer(
                           kind="choice", choices=("none", "strong_wolfe")),
     ),
     equations=(
-        Equation(r"g_k = \nabla f(\theta_{k-1})"),
-        Equation(r"s_{k-1} = \theta_{k-1} - \theta_{k-2},\quad y_{k-1} = g_k - g_{k-1}"
-                 r"\quad \text{(kept if } y_{k-1}^\top s_{k-1} > 10^{-10}\text{; the last } m\text{ pairs)}"),
-        Equation(r"H_k^0 = \frac{y_{k-1}^\top s_{k-1}}{y_{k-1}^\top y_{k-1}}\, I,\quad"
+        Equation(r"g_t = \nabla f(\theta_{t-1})"),
+        Equation(r"s_{t-1} = \alpha_{t-1} d_{t-1},\quad y_{t-1} = g_t - g_{t-1}"
+                 r"\quad \text{(kept if } y_{t-1}^\top s_{t-1} > 10^{-10}\text{; the last } m\text{ pairs)}"),
+        Equation(r"H_t^0 = \frac{y_{t-1}^\top s_{t-1}}{y_{t-1}^\top y_{t-1}}\, I,\quad"
                  r" \rho_i = \frac{1}{y_i^\top s_i}"),
-        Equation(r"H_k = \prod_i \big(I - \rho_i s_i y_i^\top\big)\, H_k^0 \prod_i \big(I - \rho_i y_i s_i^\top\big)"
-                 r" + \sum_i \rho_i s_i s_i^\top \quad \text{(two-loop recursion)}"),
-        Equation(r"d_k = -H_k\, g_k \quad (d_1 = -g_1)"),
-        Equation(r"t_k = \eta \quad \big(t_1 = \eta \min(1, 1/\|g_1\|_1)\big)", FIXED_STEP),
-        Equation(r"t_k:\ f(\theta_{k-1} + t_k d_k) \le f(\theta_{k-1}) + c_1 t_k\, g_k^\top d_k,\ "
-                 r"|\nabla f(\theta_{k-1} + t_k d_k)^\top d_k| \le c_2 |g_k^\top d_k|", STRONG_WOLFE),
-        Equation(r"\theta_k = \theta_{k-1} + t_k\, d_k"),
+        Equation(r"H_t = H_t^0 \text{ updated by each held pair, oldest first: } H \leftarrow V_i^\top H V_i"
+                 r" + \rho_i s_i s_i^\top,\ V_i = I - \rho_i y_i s_i^\top \ \text{(two-loop recursion)}"),
+        Equation(r"d_t = -H_t\, g_t \quad (d_1 = -g_1)"),
+        Equation(r"\alpha_t = \eta \quad \big(\alpha_1 = \eta \min(1, 1/\|g_1\|_1)\big)", FIXED_STEP),
+        Equation(r"\alpha_t:\ f(\theta_{t-1} + \alpha_t d_t) \le f(\theta_{t-1}) + c_1 \alpha_t\, g_t^\top d_t,\ "
+                 r"|\nabla f(\theta_{t-1} + \alpha_t d_t)^\top d_t| \le c_2\, |g_t^\top d_t|", STRONG_WOLFE),
+        Equation(r"\theta_t = \theta_{t-1} + \alpha_t\, d_t"),
     ),
     reference="Liu & Nocedal, On the limited memory BFGS method for large scale optimization, "
               "Math. Programming 45, 1989; Nocedal & Wright, Numerical Optimization, ch. 7 "
-              "(Algorithm 7.4) and ch. 3 (Algorithms 3.5, 3.6); torch.optim.LBFGS",
+              "(Algorithm 7.4) and ch. 3 (Algorithms 3.5, 3.6); PyTorch's LBFGS, whose arithmetic this follows "
+              "(its references: tests/data/lbfgs_trajectories.json)",
     summary="A quasi-Newton method: builds curvature from the last m gradient changes, so it "
             "takes Newton-like steps without a Hessian.",
     elementwise=False,
     needs_landscape=True,
-    state_labels={"direction": r"d_k", "step_length": r"t_k", "line_search_evaluations": r"n_{\mathrm{eval}}",
-                  "memory": r"|\mathcal{M}_k|", "s": r"s_{k-1}", "y": r"y_{k-1}"},
+    state_labels={"direction": r"d_t", "step_length": r"\alpha_t", "line_search_evaluations": r"n_{\mathrm{eval}}",
+                  "memory": r"|\mathcal{M}_t|", "s": r"s_{t-1}", "y": r"y_{t-1}"},
 ))

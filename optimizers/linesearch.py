@@ -226,7 +226,7 @@ def gd_backtracking(xp, *, lr, beta, c, max_backtracks, landscape) -> Rule:
     return Rule(init, update)
 
 
-LINE_SEARCH_LABELS = {"step_length": r"t_k", "line_search_evaluations": r"n_{\mathrm{eval}}"}
+LINE_SEARCH_LABELS = {"step_length": r"\alpha_t", "line_search_evaluations": r"n_{\mathrm{eval}}"}
 
 register(Optimizer(
     name="gd_backtracking",
@@ -242,10 +242,10 @@ register(Optimizer(
                        "the step is η·β^K)", "K", low=0, kind="int"),
     ),
     equations=(
-        Equation(r"g_k = \nabla f(\theta_{k-1})"),
-        Equation(r"t_k = \eta\, \beta^{j},\ j = \min\{\, j < K : f(\theta_{k-1} - \eta\beta^{j} g_k)"
-                 r" \le f(\theta_{k-1}) - c\, \eta\beta^{j} \|g_k\|^2 \,\} \ (\text{else } K)"),
-        Equation(r"\theta_k = \theta_{k-1} - t_k\, g_k"),
+        Equation(r"g_t = \nabla f(\theta_{t-1})"),
+        Equation(r"\alpha_t = \eta\, \beta^{j},\ j = \min\{\, j < K : f(\theta_{t-1} - \eta\beta^{j} g_t)"
+                 r" \le f(\theta_{t-1}) - c\, \eta\beta^{j} \|g_t\|^2 \,\}\ (\text{else } K)"),
+        Equation(r"\theta_t = \theta_{t-1} - \alpha_t\, g_t"),
     ),
     reference="Armijo, Minimization of functions having Lipschitz continuous first partial "
               "derivatives, Pacific J. Math. 16(1), 1966; Nocedal & Wright, Numerical Optimization, "
