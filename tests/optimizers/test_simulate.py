@@ -651,6 +651,8 @@ def probe_values(spec) -> list:
     """Values of one hyperparameter that switch its variants: both switches, zero and a positive value."""
     if spec.kind == "bool":
         return [False, True]
+    if spec.kind == "choice":
+        return list(spec.choices)
     if spec.kind == "float":
         candidates = [spec.default, 0.0, 0.5]
         return list(dict.fromkeys(v for v in candidates if _in_range(spec, v)))
