@@ -1,0 +1,515 @@
+"""A lecture hall at once: simulated students on Streamlit's own websocket protocol, not browsers.
+
+Run: `python -m bench.load --sessions N --seconds S [--url URL]` (no URL: it starts its own
+`streamlit run app.py` on a free loopback port, with the repository's .streamlit/config.toml).
+
+Each student is one websocket to `/_stcore/stream` speaking what Streamlit's browser client
+speaks (`BackMsg` out, `ForwardMsg` in, the protobufs inside the streamlit package; the shapes
+were read off a real Chromium session's frames): it opens the shared link (a `rerun_script` with
+the link's query string and no widget states), waits for `script_finished`, then, at a human
+pace (a think time drawn from `--think`, seconds), changes one thing at a time as a student
+does, with the widget ids the server sent in its deltas:
+
+- `lr`: the first card's learning rate (its "settings" expander is opened first, `open card`),
+- `steps`: the Steps slider, `landscape`: the landscape picker, `click`: a start added by a
+  click on the contour (the chart component's `click` trigger and its payload),
+- `csv`, `png`: an export (the format picker, then the "Make the file" button), then the
+  download button's media URL fetched over HTTP.
+
+Students pick values the way a class does, from a few round ones (a lecturer says "try 0.05"),
+so the same runs recur across sessions. An action's time is from the message sent to
+`script_finished` (an export's includes its download). Errors: an exception or error alert in
+the deltas, a script that does not finish within `ACTION_TIMEOUT`, a disconnect, a failed
+download. The server's RSS and CPU are sampled every second (from /proc: loopback only, the
+server must run on this machine); after every session has closed, RSS is watched for up to
+`--linger` seconds to see how much of the sessions' memory comes back.
+
+The last line reads `load: N sessions, A actions, E errors, p95 X s, idle RSS per session Y MB,
+returned Z %`: p95 over every action; idle RSS per session = (RSS with every session open and
+idle − RSS before the first, after one warm-up visit) / N; returned = the share of that growth
+gone at the end of the linger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from streamlit.components.v2.bidi_component.main import _make_trigger_id
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+LINK = "?steps=300"  # the link the lecturer shares (the default landscape and cards, 300 steps)
+ACTION_TIMEOUT = 60.0  # s for one script run before the action counts as an error
+WIDGET_ID = re.compile(rb"(?:\$\$STREAMLIT_INTERNAL_KEY_)?\$\$ID-[0-9a-f]{32}-[A-Za-z0-9_.]+")
+LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.05, 0.1)
+STEP_COUNTS = (100, 200, 300, 500)
+EXPORT_FORMATS = {"csv": "CSV of every trajectory", "png": "PNG image of the current view"}
+# What a student does next, with its weight (a hyperparameter change is the commonest).
+ACTIONS = {"lr": 5, "steps": 3, "click": 2, "landscape": 1, "csv": 1, "png": 1}
+
+
+class ActionFailed(Exception):
+    """An action the server did not complete: its reason."""
+
+
+@dataclass
+class Results:
+    """Every student's timings and errors, the server's samples."""
+
+    times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    connected: int = 0
+    opened: int = 0
+    finished: int = 0  # students done acting (their tab may still be open)
+
+    def error(self, action: str, reason: str) -> None:
+        self.errors[action].append(reason)
+
+
+class Student:
+    """One browser tab, as the server sees it: a websocket, the widget ids it was sent, the URL."""
+
+    def __init__(self, base: str, number: int, results: Results, rng: random.Random) -> None:
+        self.base = base.rstrip("/")
+        self.number = number
+        self.results = results
+        self.rng = rng
+        self.ids: dict[str, str] = {}  # widget key -> widget id, from the deltas
+        self.options: dict[str, list[str]] = {}  # selectbox key -> its options as shown
+        self.download_url: str | None = None
+        self.query = LINK.lstrip("?")
+        self.page_hash = ""
+        self.card_open = False
+        self.clicks: list[dict] = []
+        self.token = f"load{number}"
+        self.errors_seen: list[str] = []
+
+    async def run(self, websocket, deadline: float, think: tuple[float, float]) -> None:
+        """Open the link, then act until `deadline`; a failed action is counted and the next one tried."""
+        self.websocket = websocket
+        await self.attempt("open", self.act("open", []))
+        self.results.opened += 1
+        while True:
+            pause = self.rng.uniform(*think)
+            if time.monotonic() + pause >= deadline:
+                return
+            await asyncio.sleep(pause)
+            action = self.rng.choices(list(ACTIONS), weights=list(ACTIONS.values()))[0]
+            if action == "lr" and not self.card_open:
+                self.card_open = await self.attempt("open card", self.do_open_card())
+                continue
+            doer = self.do_export if action in EXPORT_FORMATS else getattr(self, f"do_{action}")
+            await self.attempt(action, doer(action))
+
+    async def attempt(self, action: str, doing) -> bool:
+        """Await one action; a failure is recorded under its name (a closed connection ends the tab)."""
+        try:
+            await doing
+            return True
+        except ActionFailed as failure:
+            self.results.error(action, str(failure))
+            if self.websocket.state.name == "CLOSED":
+                raise
+            return False
+
+    # -- the actions ---------------------------------------------------------------------------
+    async def do_open_card(self) -> None:
+        await self.act("open card", [self.widget("card0.open", bool_value=True)])
+
+    async def do_lr(self, action: str) -> None:
+        key = next((k for k in self.ids if re.fullmatch(r"card0\.[a-z_]+\.lr", k)), None)
+        if key is None:  # this card's optimizer has no learning rate: open its settings again
+            self.card_open = False
+            return
+        await self.act(action, [self.widget(key, double_value=self.rng.choice(LEARNING_RATES))])
+
+    async def do_steps(self, action: str) -> None:
+        state = self.widget("compare.steps")
+        state.double_array_value.data.append(self.rng.choice(STEP_COUNTS))
+        await self.act(action, [state])
+
+    async def do_landscape(self, action: str) -> None:
+        options = self.options.get("compare.landscape") or []
+        if options:
+            await self.act(action, [self.widget("compare.landscape", string_value=self.rng.choice(options[:4]))])
+            self.card_open = False  # a new landscape brings its own cards, closed
+
+    async def do_click(self, action: str) -> None:
+        seq = len(self.clicks) + 1
+        self.clicks = [*self.clicks, {"seq": seq, "x": round(self.rng.uniform(-1, 1), 1),
+                                      "y": round(self.rng.uniform(-1, 1), 1), "subplot": "xy"}][-16:]
+        payload = [{"event": "click", "value": {"token": self.token, "seq": seq, "clicks": self.clicks}}]
+        await self.act(action, [self.trigger("compare.chart", json_trigger_value=json.dumps(payload))])
+
+    async def do_export(self, action: str) -> None:
+        began = time.perf_counter()
+        self.download_url = None
+        await self.act(action, [self.widget("compare.export_format", string_value=EXPORT_FORMATS[action]),
+                                self.widget("compare.export_make", trigger_value=True)], record=False)
+        if self.download_url is None:
+            raise ActionFailed("no download button after making the file")
+        size = await asyncio.to_thread(_download, self.base + "/" + self.download_url.lstrip("/"))
+        if size == 0:
+            raise ActionFailed("the download was empty")
+        self.results.times[action].append(time.perf_counter() - began)
+
+    # -- the protocol --------------------------------------------------------------------------
+    def widget(self, key: str, **value) -> WidgetState:
+        if key not in self.ids:
+            raise ActionFailed(f"the server sent no widget {key!r}")
+        return WidgetState(id=self.ids[key], **value)
+
+    def trigger(self, key: str, **value) -> WidgetState:
+        """A components-v2 event: the component's one trigger aggregator, named from its id."""
+        return WidgetState(id=_make_trigger_id(self.widget(key).id, "events"), **value)
+
+    async def act(self, action: str, widgets: list[WidgetState], record: bool = True) -> None:
+        """Send one rerun with `widgets` changed; wait for its script to finish."""
+        message = BackMsg()
+        message.rerun_script.query_string = self.query
+        message.rerun_script.page_script_hash = self.page_hash
+        message.rerun_script.widget_states.widgets.extend(widgets)
+        context = message.rerun_script.context_info
+        context.timezone, context.locale, context.url = "UTC", "en-US", self.base + "/"
+        self.errors_seen = []
+        began = time.perf_counter()
+        await self.websocket.send(message.SerializeToString())
+        try:
+            await asyncio.wait_for(self.until_finished(), ACTION_TIMEOUT)
+        except TimeoutError:
+            raise ActionFailed(f"the script did not finish within {ACTION_TIMEOUT:.0f} s") from None
+        if self.errors_seen:
+            raise ActionFailed(self.errors_seen[0][:200])
+        if record:
+            self.results.times[action].append(time.perf_counter() - began)
+
+    async def until_finished(self) -> None:
+        """Read messages until a script run finishes for good (not interrupted for a rerun)."""
+        async for raw in self.websocket:
+            message = ForwardMsg()
+            message.ParseFromString(raw)
+            kind = message.WhichOneof("type")
+            if kind == "delta":
+                self.read_delta(message, raw)
+            elif kind == "new_session":
+                self.page_hash = message.new_session.page_script_hash
+            elif kind == "page_info_changed":
+                self.query = message.page_info_changed.query_string
+            elif kind == "script_finished":
+                status = message.script_finished
+                if status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
+                    self.errors_seen.append("the script did not compile")
+                if status != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    return
+        raise ActionFailed("the server closed the connection")
+
+    def read_delta(self, message: ForwardMsg, raw: bytes) -> None:
+        for found in WIDGET_ID.findall(raw):
+            widget_id = found.decode()
+            self.ids[widget_id.split("-", 2)[2]] = widget_id
+        delta = message.delta
+        if delta.WhichOneof("type") != "new_element":
+            return
+        element = delta.new_element
+        kind = element.WhichOneof("type")
+        if kind == "exception":
+            self.errors_seen.append(f"{element.exception.type}: {element.exception.message}")
+        elif kind == "alert" and element.alert.format == element.alert.ERROR:
+            self.errors_seen.append(element.alert.body)
+        elif kind == "selectbox":
+            self.options[element.selectbox.id.split("-", 2)[2]] = list(element.selectbox.options)
+        elif kind == "download_button":
+            self.download_url = element.download_button.url
+
+
+def _download(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=ACTION_TIMEOUT) as response:
+        return len(response.read())
+
+
+async def student(base: str, number: int, results: Results, opens_at: float, deadline: float,
+                  think: tuple[float, float], closing: asyncio.Event, seed: int) -> None:
+    """One student from opening the link to closing the tab (at `closing`)."""
+    await asyncio.sleep(max(0.0, opens_at - time.monotonic()))
+    parts = urlsplit(base)
+    url = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}{parts.path.rstrip('/')}/_stcore/stream"
+    rng = random.Random(seed * 100_003 + number)
+    me = Student(base, number, results, rng)
+    finished = False
+    try:
+        async with connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=ACTION_TIMEOUT,
+                           ping_interval=None) as websocket:
+            results.connected += 1
+            try:
+                await me.run(websocket, deadline, think)
+            except ActionFailed:  # the connection closed under an action (recorded under it)
+                return
+            results.finished += 1
+            finished = True
+            await closing.wait()  # idle, tab open, until every student has finished
+    except (OSError, TimeoutError) as error:
+        results.error("connect", f"{type(error).__name__}: {error}")
+    except Exception as error:  # noqa: BLE001 - a disconnect or protocol error is a result, not a crash
+        results.error("disconnect", f"{type(error).__name__}: {error}")
+    finally:
+        if not finished:
+            results.finished += 1
+
+
+# -- the server and what it uses -------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base.rstrip('/')}/_stcore/health", timeout=2) as response:
+            return response.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+class Server:
+    """`streamlit run app.py` on a free loopback port (the repository's config), for a `with` block."""
+
+    def __init__(self, log: Path | None = None) -> None:
+        self.log = log
+
+    def __enter__(self) -> Server:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        output = open(self.log, "w") if self.log else subprocess.DEVNULL  # noqa: SIM115 - closed in __exit__
+        self.output = output
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
+            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while not _healthy(self.url):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"streamlit did not start (see {self.log})")
+            time.sleep(0.25)
+        self.pid = self.process.pid
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=15)
+        if self.output is not subprocess.DEVNULL:
+            self.output.close()
+
+
+def listening_pid(url: str) -> int | None:
+    """The process listening on `url`'s port on this machine (loopback runs only), or None."""
+    port = urlsplit(url).port or 80
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+        except OSError:
+            continue
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return int(pid)
+        except OSError:
+            continue
+    return None
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+@dataclass
+class Sampler:
+    """The server's RSS (MB) and CPU (% of one core) and the machine's busy % every second."""
+
+    pid: int
+    samples: list[tuple[float, float, float, float]] = field(default_factory=list)  # (t, rss, cpu, machine)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        began = time.monotonic()
+        last_cpu, last_machine, last_t = cpu_seconds(self.pid), machine_busy(), time.monotonic()
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+            except TimeoutError:
+                pass
+            now, cpu, machine = time.monotonic(), cpu_seconds(self.pid), machine_busy()
+            busy = (machine[0] - last_machine[0]) / max(1, machine[1] - last_machine[1]) * 100
+            self.samples.append((now - began, rss_mb(self.pid), (cpu - last_cpu) / (now - last_t) * 100, busy))
+            last_cpu, last_machine, last_t = cpu, machine, now
+
+
+async def warm_up(base: str) -> None:
+    """One visitor before the class: the app's imports and the link's runs are done once."""
+    results = Results()
+    closing = asyncio.Event()
+    closing.set()
+    await student(base, -1, results, 0, time.monotonic() + 1, (5, 5), closing, 0)
+    if results.errors:
+        raise RuntimeError(f"the warm-up visit failed: {dict(results.errors)}")
+
+
+async def load(base: str, sessions: int, seconds: float, think: tuple[float, float], linger: float,
+               seed: int, pid: int | None) -> dict:
+    await warm_up(base)
+    await asyncio.sleep(2)
+    baseline = rss_mb(pid) if pid else float("nan")
+    results = Results()
+    stop, closing = asyncio.Event(), asyncio.Event()
+    sampler = Sampler(pid) if pid else None
+    sampling = asyncio.create_task(sampler.run(stop)) if sampler else None
+    began = time.monotonic()
+    ramp = min(60.0, seconds / 4)  # everyone opens the link within the first minute
+    deadline = began + seconds
+    tasks = [asyncio.create_task(student(base, n, results, began + ramp * n / max(1, sessions), deadline, think,
+                                         closing, seed)) for n in range(sessions)]
+    while results.finished < sessions and time.monotonic() < deadline + 2 * ACTION_TIMEOUT:
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(3)  # every tab open and idle
+    idle = rss_mb(pid) if pid else float("nan")
+    closing.set()
+    await asyncio.gather(*tasks)
+    closed_at = time.monotonic()
+    after = idle
+    while pid and time.monotonic() - closed_at < linger:
+        await asyncio.sleep(5)
+        after = rss_mb(pid)
+        if idle - after >= 0.95 * (idle - baseline):
+            break
+    returned_after = time.monotonic() - closed_at
+    stop.set()
+    if sampling:
+        await sampling
+    return {"results": results, "baseline": baseline, "idle": idle, "after": after,
+            "returned_after": returned_after, "samples": sampler.samples if sampler else [],
+            "wall": closed_at - began}
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def report(sessions: int, outcome: dict) -> str:
+    results: Results = outcome["results"]
+    lines = ["| action | n | p50 s | p95 s | max s | errors |", "|---|---|---|---|---|---|"]
+    every = []
+    for action in ["open", "open card", *ACTIONS]:
+        times = results.times.get(action, [])
+        every += times
+        errors = len(results.errors.get(action, []))
+        if times or errors:
+            lines.append(f"| {action} | {len(times)} | {percentile(times, 50):.3f} | {percentile(times, 95):.3f} | "
+                         f"{max(times, default=float('nan')):.3f} | {errors} |")
+    other = {k: v for k, v in results.errors.items() if k not in ("open", "open card", *ACTIONS)}  # connects
+    for action, reasons in other.items():
+        lines.append(f"| {action} | | | | | {len(reasons)} |")
+    errors = sum(len(v) for v in results.errors.values())
+    samples = outcome["samples"]
+    if samples:
+        rss = [s[1] for s in samples]
+        cpu = [s[2] for s in samples]
+        machine = [s[3] for s in samples]
+        lines += ["", "| server | value |", "|---|---|",
+                  f"| RSS before (after one warm-up visit) | {outcome['baseline']:.0f} MB |",
+                  f"| RSS peak / with every session open and idle | {max(rss):.0f} MB / {outcome['idle']:.0f} MB |",
+                  f"| RSS {outcome['returned_after']:.0f} s after every session closed | {outcome['after']:.0f} MB |",
+                  f"| server CPU, % of one core: p50 / p95 / max | {percentile(cpu, 50):.0f} / "
+                  f"{percentile(cpu, 95):.0f} / {max(cpu):.0f} |",
+                  f"| whole machine busy ({os.cpu_count()} cores, this generator included): p50 / max | "
+                  f"{percentile(machine, 50):.0f} % / {max(machine):.0f} % |",
+                  "| load average at the end (1, 5 min) | {:.1f} / {:.1f} |".format(*os.getloadavg()[:2])]
+        rss_over_time = " ".join(f"{s[1]:.0f}" for s in samples[:: max(1, len(samples) // 12)])
+        lines.append(f"| RSS over time, MB | {rss_over_time} |")
+    for action, reasons in results.errors.items():
+        for reason in sorted(set(reasons))[:3]:
+            lines.append(f"error ({action}): {reason}")
+    growth = outcome["idle"] - outcome["baseline"]
+    per_session = growth / sessions if sessions else float("nan")
+    returned = (outcome["idle"] - outcome["after"]) / growth * 100 if growth > 0 else 100.0
+    lines.append(f"load: {sessions} sessions, {len(every)} actions, {errors} errors, "
+                 f"p95 {percentile(every, 95):.2f} s, idle RSS per session {per_session:.1f} MB, "
+                 f"returned {returned:.0f} %")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, required=True, help="students, each one websocket")
+    parser.add_argument("--seconds", type=float, required=True, help="how long they act")
+    parser.add_argument("--url", help="a running app on this machine (default: start one)")
+    parser.add_argument("--think", default="3,12", help="think time between actions, min,max seconds")
+    parser.add_argument("--linger", type=float, default=120, help="seconds to watch RSS come back after closing")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if urlsplit(args.url or "http://127.0.0.1").hostname not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("loopback only: --url must be on this machine (127.0.0.1 or localhost)")
+    think = tuple(float(v) for v in args.think.split(","))
+    if args.sessions < 1 or args.sessions > 1000 or args.seconds <= 0 or args.seconds > 3600:
+        parser.error("--sessions must be 1..1000 and --seconds 0..3600")
+
+    def run(base: str, pid: int | None) -> None:
+        outcome = asyncio.run(load(base, args.sessions, args.seconds, think, args.linger, args.seed, pid))
+        print(report(args.sessions, outcome), flush=True)
+
+    if args.url:
+        run(args.url, listening_pid(args.url))
+    else:
+        log = ROOT / "bench" / "load_server.log"
+        with Server(log) as server:
+            run(server.url, server.pid)
+
+
+if __name__ == "__main__":
+    main()
