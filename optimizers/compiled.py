@@ -25,6 +25,7 @@ single-start float path everywhere (both call libm's exp, tanh, pow).
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import math
 import os
@@ -33,6 +34,7 @@ import sys
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -48,7 +50,7 @@ LIMIT = 1e8
 NON_FINITE, TOO_LARGE = 1, 2
 BLOCK = 256            # starts per block: the block's state (≈ 10 arrays × 2 kB) stays in L1
 NOISE_CHUNK_BYTES = 16 * 2**20  # noise is drawn with NumPy, this much at a time
-KERNEL_VERSION = "1"   # part of every kernel's hash: bump when the emitted code changes meaning
+KERNEL_VERSION = "2"   # part of every kernel's hash: bump when the emitted code changes meaning
 
 
 class NotTraceable(TypeError):
@@ -65,20 +67,24 @@ class Tracer:
         self.constants: list[float] = []  # slot -> value
 
     def ref(self, value: Any) -> tuple:
-        if isinstance(value, Traced):
+        kind = type(value)
+        if kind is Traced:
             if value.tracer is not self:
                 raise NotTraceable("a traced array from another trace")
             return value.ref
+        if kind is float or kind is int or (isinstance(value, (np.integer, np.floating))):
+            constants = self.constants
+            constants.append(float(value))
+            return ("c", len(constants) - 1)
         if isinstance(value, (bool, np.bool_)):
             raise NotTraceable("a boolean operand")
-        if isinstance(value, (int, float, np.integer, np.floating)):
-            self.constants.append(float(value))
-            return ("c", len(self.constants) - 1)
-        raise NotTraceable(f"cannot trace an operand of type {type(value).__name__}")
+        raise NotTraceable(f"cannot trace an operand of type {kind.__name__}")
 
     def op(self, kind: str, *operands: Any) -> Traced:
-        self.ops.append((kind, *(self.ref(o) for o in operands)))
-        return Traced(self, ("v", len(self.ops) - 1))
+        ref = self.ref
+        ops = self.ops
+        ops.append((kind, *[ref(o) for o in operands]))
+        return Traced(self, ("v", len(ops) - 1))
 
     def input(self, name: str) -> Traced:
         return Traced(self, ("i", name))
@@ -207,9 +213,12 @@ class Plan:
         groups, steps = lrs.shape
         self.init_programs: list[tuple] = []
         self.programs: list[tuple] = []
+        known: dict[tuple, int] = {}
         init_rows, rows = [], []
         self.init_variant = np.zeros(groups, dtype=np.int64)
-        self.variant = np.zeros((groups, max(steps, 1)), dtype=np.int64)
+        # Row `steps` repeats the last step's row: the kernel's final check runs that program
+        # without applying it (with no steps, a step at lr 0 is traced for the purpose).
+        self.variant = np.zeros((groups, steps + 1), dtype=np.int64)
         keys: list[str] = []
         self.has_lookahead = any(rule.lookahead is not None for rule in rules)
         for g, rule in enumerate(rules):
@@ -218,16 +227,22 @@ class Plan:
             self.init_variant[g] = _index(self.init_programs, program)
             init_rows.append(constants)
             group_rows = []
-            rates = lrs[g].tolist()
-            for t in range(steps):
+            rates = lrs[g].tolist() or [0.0]
+            for t in range(max(steps, 1)):
                 program, constants, scalars = trace_step(rule, array_keys, scalars, rates[t], t + 1)
-                self.variant[g, t] = _index(self.programs, program)
+                index = known.get(program)
+                if index is None:
+                    index = known[program] = len(self.programs)
+                    self.programs.append(program)
+                self.variant[g, t] = index
                 group_rows.append(constants)
+            self.variant[g, steps] = self.variant[g, steps - 1] if steps else self.variant[g, 0]
+            group_rows = group_rows[:steps] + [group_rows[-1]]
             rows.append(group_rows)
         self.state_keys = keys
         self.init_table = _table(init_rows)
         width = max((len(c) for group in rows for c in group), default=0)
-        self.table = np.zeros((groups, max(steps, 1), max(width, 1)))
+        self.table = np.zeros((groups, steps + 1, max(width, 1)))
         for g, group in enumerate(rows):
             for t, constants in enumerate(group):
                 self.table[g, t, :len(constants)] = constants
@@ -389,16 +404,15 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False)
                 w("                    " + line)
             for key, name in outs.items():
                 w(f"                    S[{row[f's:{key}:{c}']}, j] = {name}")
+    # t = steps is the last check of θ_T: the same loop (one copy of the code compiles in half
+    # the time), its update computed but not applied (`moving` is False) and not recorded.
     w("        for t in range(t0, t1):")
-    w("            if t == steps:")
-    w("                var = -1")
-    w("            else:")
-    w("                var = variant[g, t]")
+    w("            var = variant[g, t]")
+    w("            moving = t < steps")
     w("            record = (t % every == 0 or t == steps)" if keep_path else "            record = False")
     w("            r = t // every if t % every == 0 else points.shape[1] - 1" if keep_path else "            r = 0")
-    for v in [-1, *range(len(plan.programs))]:
-        program = plan.programs[v] if v >= 0 else None
-        w(f"            {'if' if v == -1 else 'elif'} var == {v}:")
+    for v, program in enumerate(plan.programs):
+        w(f"            {'if' if v == 0 else 'elif'} var == {v}:")
         if program is not None:
             slots = max((r[1] for op in program[0] for r in op[1:] if r[0] == "c"), default=-1) + 1
             for k in range(slots):
@@ -432,13 +446,6 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False)
             w(ind + "    points[j, r, 0] = x")
             w(ind + "    points[j, r, 1] = y")
             w(ind + "    losses[j, r] = f")
-        if program is None:
-            w(ind + "diverged[j] = was_diverged")
-            w(ind + "codes[j] = was_code")
-            w(ind + "frozen[j] = held")
-            w(ind + "S[0, j] = x")
-            w(ind + "S[1, j] = y")
-            continue
         output_refs = dict(program[1])
         split = output_refs["split"][1] if "split" in output_refs else 0
         if split or "lookahead" in output_refs:
@@ -466,22 +473,24 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False)
         w(ind + f"ny = {new['y']}")
         for key, name in stores:  # after every read of the old state (x's and y's share none)
             w(ind + f"S[{row[key]}, j] = {name}")
-        w(ind + f"escaped = (held == 0) & (not ((abs(nx) <= {LIMIT!r}) & (abs(ny) <= {LIMIT!r})))")
+        w(ind + f"escaped = moving & (held == 0) & (not ((abs(nx) <= {LIMIT!r}) & (abs(ny) <= {LIMIT!r})))")
         w(ind + "finite = ((nx - nx) == 0.0) & ((ny - ny) == 0.0)")
         w(ind + "diverged[j] = t + 1 if escaped else was_diverged")
         w(ind + f"codes[j] = ({TOO_LARGE} if finite else {NON_FINITE}) if escaped else was_code")
         w(ind + "hold = (held != 0) | escaped")
         w(ind + "frozen[j] = 1 if hold else 0")
-        w(ind + "S[0, j] = x if hold else nx")
-        w(ind + "S[1, j] = y if hold else ny")
+        w(ind + "stay = hold | (not moving)")
+        w(ind + "S[0, j] = x if stay else nx")
+        w(ind + "S[1, j] = y if stay else ny")
         w(ind + "S[2, j] = x")
         w(ind + "S[3, j] = y")
         if keep_all:
-            w(ind + "grads[j, t, 0] = gx")
-            w(ind + "grads[j, t, 1] = gy")
+            w(ind + "if moving:")
+            w(ind + "    grads[j, t, 0] = gx")
+            w(ind + "    grads[j, t, 1] = gy")
             for i, key in enumerate(keys):
                 for c_index, c in enumerate("xy"):
-                    w(ind + f"states[{i}, j, t, {c_index}] = S[{row[f's:{key}:{c}']}, j]")
+                    w(ind + f"    states[{i}, j, t, {c_index}] = S[{row[f's:{key}:{c}']}, j]")
     # Each block works on its own 1-D copies of its state (L0 = x, L1 = y, ...; D, C, V, Z =
     # diverged, codes, converged, frozen): arrays the compiler knows are distinct, so the loop
     # over a block's starts vectorizes (≈ 6× faster than indexing the shared (rows, N) array).
@@ -534,9 +543,14 @@ _COMPILING: set[str] = set()
 
 
 def _digest(source: str) -> str:
-    import numba
-    text = f"{KERNEL_VERSION}\n{numba.__version__}\n{np.__version__}\n{sys.version}\n{source}"
+    # numba's version from its metadata: importing numba (≈ 0.5 s) waits until a kernel is used
+    text = f"{KERNEL_VERSION}\n{_numba_version()}\n{np.__version__}\n{sys.version}\n{source}"
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+@lru_cache(maxsize=1)
+def _numba_version() -> str:
+    return importlib.metadata.version("numba")
 
 
 def _module_path(digest: str) -> Path:
@@ -668,6 +682,8 @@ def run_kernel(kernel, plan: Plan, starts: np.ndarray, group_of_start: np.ndarra
         t1 = min(t0 + chunk, steps + 1)
         if noise:
             drawn = noise * rng.standard_normal((min(t1, steps) - t0, 2, n))
+            if t1 > steps:  # the final check reads a row it does not apply
+                drawn = np.concatenate((drawn, np.zeros((1, 2, n))))
             shocks = drawn if identity else drawn[:, :, order]
         else:
             shocks = np.zeros((0, 2, 0))

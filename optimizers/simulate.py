@@ -23,6 +23,10 @@ BACKENDS = ("auto", "numpy", "compiled")
 # kernel is loaded or in the on-disk cache: below it the NumPy path is faster than a cache load.
 # Measured (bench/run.py): NumPy ≈ 28 ns per trajectory-step, a cached load ≈ 0.1 s.
 AUTO_MIN_WORK = 200_000
+# ... and only with at least this many starts per distinct setting: the kernel's step constants
+# come from tracing the rule once per setting and step (≈ 20–40 µs each), which pays off only
+# when a setting's starts fill a block.
+AUTO_MIN_STARTS_PER_SETTING = 64
 NON_FINITE, TOO_LARGE = 1, 2
 REASONS = {NON_FINITE: "loss or coordinates became non-finite",
            TOO_LARGE: f"a coordinate exceeded {LIMIT:g} in magnitude"}
@@ -179,8 +183,8 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
 
     kernel = plan = None
     if backend != "numpy" and spec.elementwise:
-        kernel, plan = _compiled_kernel(land, spec, groups, group_lrs, record, noise > 0, backend,
-                                        n * max(steps, 1))
+        large = n * max(steps, 1) >= AUTO_MIN_WORK and n >= AUTO_MIN_STARTS_PER_SETTING * len(groups)
+        kernel, plan = _compiled_kernel(land, spec, groups, group_lrs, record, noise > 0, backend, large)
     if kernel is not None:
         trace = compiled.run_kernel(kernel, plan, start_points, group_of_start, steps, noise, rng,
                                     record, tol, every)
@@ -202,9 +206,9 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
 
 
 def _compiled_kernel(land: Landscape, spec: Optimizer, groups: list[dict[str, Any]], group_lrs: np.ndarray,
-                     record: str, noisy: bool, backend: str, work: int):
+                     record: str, noisy: bool, backend: str, large: bool):
     """(kernel, plan) for the compiled path, or (None, None) to take the NumPy path."""
-    if backend == "auto" and work < AUTO_MIN_WORK:
+    if backend == "auto" and not large:
         return None, None
     try:
         plan = compiled.plan_for(spec, groups, group_lrs)

@@ -167,6 +167,7 @@ def test_auto_keeps_small_work_on_numpy_and_never_compiles_it(monkeypatch):
 def test_auto_compiles_large_work_in_the_background_and_uses_it_once_ready(monkeypatch, tmp_path):
     monkeypatch.setenv("DESCENT_LAB_CACHE", str(tmp_path))
     monkeypatch.setattr(simulate_module, "AUTO_MIN_WORK", 1000)
+    monkeypatch.setattr(simulate_module, "AUTO_MIN_STARTS_PER_SETTING", 1)
     starts = np.random.default_rng(0).uniform(-2, 2, size=(40, 2))
     first = simulate("beale", "adagrad", starts, 50, lr=0.1, record="final")
     assert first.backend == "numpy"  # not compiled yet: NumPy now, the kernel compiles meanwhile
@@ -175,6 +176,14 @@ def test_auto_compiles_large_work_in_the_background_and_uses_it_once_ready(monke
     second = simulate("beale", "adagrad", starts, 50, lr=0.1, record="final")
     assert second.backend == "compiled"
     np.testing.assert_array_equal(first.final_points, second.final_points)
+
+
+def test_auto_keeps_a_sweep_of_one_start_per_setting_on_numpy(monkeypatch):
+    started = []
+    monkeypatch.setattr(compiled, "compile_in_background", started.append)
+    lr = np.linspace(1e-4, 1e-3, 500)
+    run = simulate("rosenbrock", "sgd", np.zeros((500, 2)), 500, lr=lr, record="final")
+    assert run.backend == "numpy" and not started
 
 
 def test_coupled_optimizers_stay_on_numpy_even_when_compiled_is_asked_for():
@@ -204,7 +213,7 @@ def test_the_kernel_is_generated_from_the_rule_not_written_by_hand():
     plan = compiled.Plan([rule], np.full((1, 3), 0.001))
     source = compiled.kernel_source(get_landscape("quadratic"), plan, "final")
     assert "u7_x = math.sqrt(u6_x)" in source and "u7_y = math.sqrt(u6_y)" in source
-    assert len(plan.programs) == 1 and plan.table.shape == (1, 3, 6)
+    assert len(plan.programs) == 1 and plan.table.shape == (1, 4, 6)  # a row per step and one for the final check
     # The step sizes are the rule's own Python floats: η/(1 − β₁ᵗ) and √(1 − β₂ᵗ) per step.
     assert plan.table[0, 2].tolist().count(-0.001 / (1 - 0.9**3)) == 1
     assert plan.table[0, 2].tolist().count(math.sqrt(1 - 0.999**3)) == 1
