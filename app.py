@@ -8,8 +8,13 @@ st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 4rem; paddin
         "[data-testid='stSidebarHeader'] { height: 2rem; }</style>")
 
 PAGES = [
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", default=True),
-    # The Lecture and Explore pages join this list.
+    # Each page in a folder of its own under pages/: with a page script directly in pages/,
+    # Streamlit runs a fresh server's first script the old way (pages/*.py as the pages, app.py
+    # skipped), so a first visitor opening /lecture got the page without this shell.
+    st.Page("pages/compare/page.py", title="Compare", icon=":material/compare_arrows:", url_path="compare",
+            default=True),
+    st.Page("pages/lecture/page.py", title="Lecture", icon=":material/school:", url_path="lecture"),
+    # The Explore page joins this list.
 ]
 
 with st.sidebar:

@@ -88,7 +88,9 @@ def plotly_chart(figure: go.Figure | Mapping[str, Any], *, key: str, step: int |
                  controls: bool = True, speed: float = 1.0, frame_ms: int | None = None,
                  report_step: bool = False, on_step: Callable[[int], None] | None = None,
                  speeds: Sequence[float] = SPEEDS, theme: bool = True,
-                 config: Mapping[str, Any] | None = None) -> ChartResult:
+                 config: Mapping[str, Any] | None = None,
+                 companions: Sequence[go.Figure | Mapping[str, Any]] = (),
+                 panel: Mapping[str, str] | None = None) -> ChartResult:
     """Draw a 2D Plotly figure; step its animation frames in the browser, without reruns.
 
     - `figure`: a `go.Figure` or its dict. Its frames must be named by the step they show
@@ -110,13 +112,19 @@ def plotly_chart(figure: go.Figure | Mapping[str, Any], *, key: str, step: int |
       report is a rerun; without it stepping never reruns the page.
     - `theme`: Streamlit's colours and font (the figure's own template is dropped, as
       `st.plotly_chart(theme="streamlit")` does); `config`: Plotly config entries to add.
+    - `companions`: more figures drawn beside this one whose frames (named by the same steps)
+      step with it: the Lecture page's state-over-time panels beside its contour.
+    - `panel`: HTML per frame name, shown under the controls for the step on screen (the
+      Lecture page's substituted equations and narration). It is inserted as HTML: build it
+      from numbers and escaped text only, never from user input as typed.
 
     >>> import plotly.graph_objects as go
     >>> plotly_chart(go.Figure(go.Scatter(x=[1, 2], y=[3, 4])), key="doc")  # outside a run: nothing drawn
     ChartResult(clicks=(), step=None)
     """
     data = chart_data(figure, step=step, height=height, controls=controls, speed=speed, frame_ms=frame_ms,
-                      report_step=report_step, speeds=speeds, theme=theme, config=config)
+                      report_step=report_step, speeds=speeds, theme=theme, config=config,
+                      companions=companions, panel=panel)
     if get_script_run_ctx(suppress_warning=True) is None:  # a notebook or a bare import: nothing to draw on
         return ChartResult()
     _ensure_manifest()  # on the runtime that runs this script (AppTest: a new one per test)
@@ -141,7 +149,9 @@ def plotly_chart(figure: go.Figure | Mapping[str, Any], *, key: str, step: int |
 def chart_data(figure: go.Figure | Mapping[str, Any], *, step: int | None = None, height: int | None = None,
                controls: bool = True, speed: float = 1.0, frame_ms: int | None = None,
                report_step: bool = False, speeds: Sequence[float] = SPEEDS, theme: bool = True,
-               config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+               config: Mapping[str, Any] | None = None,
+               companions: Sequence[go.Figure | Mapping[str, Any]] = (),
+               panel: Mapping[str, str] | None = None) -> dict[str, Any]:
     """What `plotly_chart` sends to the browser (JSON-ready). `figure` is JSON text of
     {data, layout, frames}; `frames` lists the frame names in order; `step` is the name of the
     frame to open at (None: no frames)."""
@@ -171,10 +181,26 @@ def chart_data(figure: go.Figure | Mapping[str, Any], *, step: int | None = None
             traces = _merged(traces, frames[names.index(opening)])
         frames, names, opening = [], [], None
     text = to_json_plotly({"data": traces, "layout": layout, "frames": frames})
-    return {"figure": text, "frames": names, "step": opening, "controls": bool(controls and names),
+    extra = {}
+    if companions:
+        extra["companions"] = [_companion_text(c, theme) for c in companions]
+    if panel:
+        extra["panel"] = {str(name): str(html) for name, html in panel.items()}
+    return {**extra, "figure": text, "frames": names, "step": opening, "controls": bool(controls and names),
             "frame_ms": float(one_x), "speed": float(speed), "speeds": sorted({*map(float, speeds), float(speed)}),
             "report_step": bool(report_step), "theme": bool(theme),
             "config": {"displaylogo": False, "doubleClick": False, **(config or {})}}
+
+
+def _companion_text(figure: go.Figure | Mapping[str, Any], theme: bool) -> str:
+    """A companion figure as JSON text: its frames kept (they step with the main figure's), its
+    own playback controls dropped."""
+    fig = figure if isinstance(figure, go.Figure) else go.Figure(dict(figure), _validate=False)
+    spec = fig.to_plotly_json()
+    layout = {k: v for k, v in spec.get("layout", {}).items() if k not in ("updatemenus", "sliders")}
+    if theme:
+        layout.pop("template", None)
+    return to_json_plotly({"data": spec.get("data", []), "layout": layout, "frames": spec.get("frames", [])})
 
 
 def _play_duration(layout: Mapping[str, Any]) -> float | None:

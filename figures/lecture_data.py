@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizers import Run, get_optimizer
+from optimizers import Run, get_optimizer, optimizer_names
 from optimizers.backend import numpy_ops
 
 # State names that hold an accumulated (squared) gradient, and how each becomes the
@@ -80,7 +80,8 @@ def step_vectors(run: Run) -> StepVectors:
         velocity_name = "velocity" if moving else None
         momentum = update - gradient_step if velocity_name and root is None else None
         lookahead = None
-        if _rule(run).lookahead is not None:
+        rule = _rule(run)
+        if rule is not None and rule.lookahead is not None:
             lookahead = points[:, :steps] - values["momentum"] * previous_state(run, "velocity")
     return StepVectors(points=points, lrs=lrs, grads=grads, gradient_step=gradient_step, update=update,
                        effective_step=effective, momentum=momentum, first_moment=first, lookahead=lookahead,
@@ -95,11 +96,17 @@ def previous_state(run: Run, name: str) -> np.ndarray:
 
 def initial_state(run: Run, name: str) -> np.ndarray:
     """The optimizer's state `name` before the first step, (N, 2), from its own `init`."""
-    state = _rule(run).init(np.ascontiguousarray(run.starts.T))
+    rule = _rule(run)
+    if rule is None:  # a formulation with no registry record (a story's own): its state starts at 0
+        return np.zeros((len(run.starts), 2))
+    state = rule.init(np.ascontiguousarray(run.starts.T))
     return np.broadcast_to(np.asarray(state[name], dtype=float), (2, len(run.starts))).T.copy()
 
 
 def _rule(run: Run):
+    """The run's rule from its registry record; None for a rule the registry lacks."""
+    if run.optimizer not in optimizer_names():
+        return None
     spec = get_optimizer(run.optimizer)
     extra = {"landscape": run.landscape} if spec.needs_landscape else {}
     return spec.build(numpy_ops, **run.hyperparameters, **extra)

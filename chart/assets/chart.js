@@ -61,7 +61,13 @@ class Chart {
     this.label = element("span", { class: "dl-step", "aria-live": "polite" });
     this.speedMenu = element("select", { class: "dl-speed", "aria-label": "speed", title: "Playback speed" });
     this.bar.append(this.prev, this.play, this.next, this.scrub, this.label, this.speedMenu);
-    this.root.append(this.plot, this.bar);
+    // Companion figures (data.companions) step with the main one, side by side with it; the
+    // panel (data.panel) shows the HTML written for the step on screen (equations, narration).
+    this.plots = element("div", { class: "dl-chart-plots" });
+    this.plots.append(this.plot);
+    this.companions = [];
+    this.panel = element("div", { class: "dl-chart-panel", "aria-live": "polite" });
+    this.root.append(this.plots, this.bar, this.panel);
     parent.appendChild(this.root);
 
     this.prev.addEventListener("click", () => this.step(-1));
@@ -112,6 +118,10 @@ class Chart {
     const config = { responsive: false, ...data.config };
     const spec = { data: traces, layout, frames, config };
     const drawing = this.drawn ? Plotly.react(this.plot, spec) : Plotly.newPlot(this.plot, spec);
+    this.drawCompanions(data.companions || [], index);
+    this.panelByStep = data.panel || null;
+    this.panel.hidden = !this.panelByStep;
+    this.showPanel(index);
     this.drawing = Promise.resolve(drawing)
       .then(() => {
         this.drawn = true;
@@ -119,6 +129,54 @@ class Chart {
         if (resume && this.controls) this.start();
       })
       .catch((error) => console.error("descent-lab chart: could not draw the figure", error));
+  }
+
+  drawCompanions(texts, index) {
+    while (this.companions.length > texts.length) {
+      const gone = this.companions.pop();
+      try { Plotly.purge(gone); } catch (error) { /* already gone */ }
+      gone.remove();
+    }
+    texts.forEach((text, k) => {
+      const figure = JSON.parse(text);
+      let div = this.companions[k];
+      if (!div) {
+        div = element("div", { class: "dl-chart-plot dl-chart-companion" });
+        this.plots.append(div);
+        this.companions.push(div);
+      }
+      const layout = { ...figure.layout, autosize: true };
+      delete layout.width;
+      if (this.data.theme) applyTheme(layout, getComputedStyle(this.root));
+      layout.height = layout.height || 450;
+      div.style.height = `${layout.height}px`;
+      const frames = figure.frames || [];
+      const byName = new Map(frames.map((frame, i) => [String(frame.name), i]));
+      div.frameNames = byName;
+      const opening = byName.get(this.names[index]);
+      const traces = opening === undefined ? figure.data || [] : withFrame(figure.data || [], frames[opening]);
+      const spec = { data: traces, layout, frames, config: { responsive: false, ...this.data.config } };
+      Promise.resolve(div._fullLayout ? Plotly.react(div, spec) : Plotly.newPlot(div, spec))
+        .catch((error) => console.error("descent-lab chart: could not draw a companion figure", error));
+    });
+  }
+
+  // The companions follow the frame the main figure just painted; the panel its step's HTML.
+  follow(index) {
+    const name = this.names[index];
+    for (const div of this.companions) {
+      if (div.frameNames?.has(name)) Plotly.animate(div, [name], STEP_OPTIONS).catch(() => {});
+    }
+    this.showPanel(index);
+  }
+
+  showPanel(index) {
+    if (!this.panelByStep) return;
+    const html = this.panelByStep[this.names[index]];
+    if (html !== undefined && this.panel.dataset.step !== this.names[index]) {
+      this.panel.innerHTML = html; // written by Python from numbers and escaped text (chart.component)
+      this.panel.dataset.step = this.names[index];
+    }
   }
 
   get shownName() {
@@ -172,6 +230,7 @@ class Chart {
         this.current = index;
         this.paints.push(performance.now());
         this.showStep(index);
+        this.follow(index);
       })
       .catch(() => {}) // interrupted by a newer animation, a redraw or an unmount: nothing to do
       .finally(() => {
@@ -200,6 +259,7 @@ class Chart {
       Plotly.animate(this.plot, [this.names[0]], STEP_OPTIONS).catch(() => {}).finally(() => {
         this.busy = false;
         this.showStep(0);
+        this.follow(0);
       });
     }
     this.playing = true;
@@ -223,6 +283,7 @@ class Chart {
           this.current = due;
           this.paints.push(performance.now());
           this.showStep(due);
+          this.follow(due);
         } catch (error) {
           // interrupted by a redraw or an unmount
         } finally {
@@ -330,6 +391,7 @@ class Chart {
     this.resizing = requestAnimationFrame(() => {
       this.resizing = 0;
       if (this.drawn && this.plot.isConnected) Plotly.Plots.resize(this.plot).catch(() => {});
+      for (const div of this.companions) if (div._fullLayout) Plotly.Plots.resize(div).catch(() => {});
     });
   }
 
@@ -339,6 +401,7 @@ class Chart {
     cancelAnimationFrame(this.resizing);
     this.resizer.disconnect();
     try {
+      for (const div of this.companions) Plotly.purge(div);
       Plotly.purge(this.plot);
     } catch (error) {
       // already gone with its parent
