@@ -50,7 +50,7 @@ LIMIT = 1e8
 NON_FINITE, TOO_LARGE = 1, 2
 BLOCK = 256            # starts per block: the block's state (≈ 10 arrays × 2 kB) stays in L1
 NOISE_CHUNK_BYTES = 16 * 2**20  # noise is drawn with NumPy, this much at a time
-KERNEL_VERSION = "2"   # part of every kernel's hash: bump when the emitted code changes meaning
+KERNEL_VERSION = "3"   # part of every kernel's hash: bump when the emitted code changes meaning
 
 
 class NotTraceable(TypeError):
@@ -356,9 +356,10 @@ def _clip(value, low, high):
 '''
 
 
-def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False) -> str:
-    """The generated module: helpers, then ``run(...)`` for this landscape, plan, record mode and
-    noise (on or off: a branch on it inside the loop would keep the loop from vectorizing)."""
+def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False, converges: bool = False) -> str:
+    """The generated module: helpers, then ``run(...)`` for this landscape, plan, record mode,
+    noise and convergence check, each on or off in the code itself (a branch on them inside the
+    loop would keep it from vectorizing; the check alone costs 17 % of an Adam step)."""
     keys = plan.state_keys
     row = {"x": 0, "y": 1, "px": 2, "py": 3, "loss": 4}
     for i, key in enumerate(keys):
@@ -440,7 +441,8 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False)
         w(ind + f"was_code = {NON_FINITE} if newly else was_code")
         w(ind + "held = 1 if newly else held")
         w(ind + "S[4, j] = f")
-        w(ind + "converged[j] = t if ((gx * gx + gy * gy <= tol2) & (was_converged < 0)) else was_converged")
+        if converges:
+            w(ind + "converged[j] = t if ((gx * gx + gy * gy <= tol2) & (was_converged < 0)) else was_converged")
         if keep_path:
             w(ind + "if record:")
             w(ind + "    points[j, r, 0] = x")

@@ -184,7 +184,8 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
     kernel = plan = None
     if backend != "numpy" and spec.elementwise:
         large = n * max(steps, 1) >= AUTO_MIN_WORK and n >= AUTO_MIN_STARTS_PER_SETTING * len(groups)
-        kernel, plan = _compiled_kernel(land, spec, groups, group_lrs, record, noise > 0, backend, large)
+        kernel, plan = _compiled_kernel(land, spec, groups, group_lrs, record, noise > 0, tol is not None,
+                                        backend, large)
     if kernel is not None:
         trace = compiled.run_kernel(kernel, plan, start_points, group_of_start, steps, noise, rng,
                                     record, tol, every)
@@ -206,13 +207,13 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
 
 
 def _compiled_kernel(land: Landscape, spec: Optimizer, groups: list[dict[str, Any]], group_lrs: np.ndarray,
-                     record: str, noisy: bool, backend: str, large: bool):
+                     record: str, noisy: bool, converges: bool, backend: str, large: bool):
     """(kernel, plan) for the compiled path, or (None, None) to take the NumPy path."""
     if backend == "auto" and not large:
         return None, None
     try:
         plan = compiled.plan_for(spec, groups, group_lrs)
-        source = compiled.kernel_source(land, plan, record, noisy)
+        source = compiled.kernel_source(land, plan, record, noisy, converges)
     except (compiled.NotTraceable, TypeError, ValueError, ArithmeticError):
         if backend == "compiled":
             raise
