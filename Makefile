@@ -13,7 +13,7 @@ $(STAMP): requirements.txt requirements-test.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+	$(PYTHON) serve.py --server.port $(PORT) --server.headless true
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

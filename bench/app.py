@@ -86,7 +86,8 @@ class _Server:
     def __enter__(self) -> str:
         port = _free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(port),
+            [sys.executable, *(["serve.py"] if self.script == "app.py" else ["-m", "streamlit", "run", self.script]),
+             "--server.port", str(port),
              "--server.headless", "true", "--browser.gatherUsageStats", "false"], cwd=ROOT,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 60

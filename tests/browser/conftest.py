@@ -65,12 +65,14 @@ def artifacts() -> Path:
 
 @contextlib.contextmanager
 def _served(script: str, log_name: str):
-    """`streamlit run <script>` on a free port until the block ends; yields its base URL."""
+    """`streamlit run <script>` on a free port until the block ends; yields its base URL. The app
+    itself is served as `make run` serves it (serve.py)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log = open(ARTIFACTS / log_name, "w")  # closed at teardown
+    command = ["serve.py"] if script == "app.py" else ["-m", "streamlit", "run", script]
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+        [sys.executable, *command, "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false",
          # Others edit the sources while this runs: a hot reload mid-session would test a mix of versions.
          "--server.fileWatcherType", "none"],
