@@ -161,13 +161,16 @@ class Chart {
     });
   }
 
-  // The companions follow the frame the main figure just painted; the panel its step's HTML.
-  follow(index) {
+  // Frame `index` on the main figure and, at the same time, on the companions (Plotly.animate
+  // spends most of its time waiting for animation frames: run side by side, the waits overlap);
+  // the panel shows the step's HTML at once. Resolves when the main figure has painted it.
+  animateTo(index) {
     const name = this.names[index];
+    this.showPanel(index);
     for (const div of this.companions) {
       if (div.frameNames?.has(name)) Plotly.animate(div, [name], STEP_OPTIONS).catch(() => {});
     }
-    this.showPanel(index);
+    return Plotly.animate(this.plot, [name], STEP_OPTIONS);
   }
 
   showPanel(index) {
@@ -225,12 +228,11 @@ class Chart {
     if (this.busy || !this.drawn || this.wanted === this.current) return;
     const index = this.wanted;
     this.busy = true;
-    Plotly.animate(this.plot, [this.names[index]], STEP_OPTIONS)
+    this.animateTo(index)
       .then(() => {
         this.current = index;
         this.paints.push(performance.now());
         this.showStep(index);
-        this.follow(index);
       })
       .catch(() => {}) // interrupted by a newer animation, a redraw or an unmount: nothing to do
       .finally(() => {
@@ -256,10 +258,9 @@ class Chart {
     if (this.current >= this.names.length - 1) {
       this.current = this.wanted = 0;
       this.busy = true;
-      Plotly.animate(this.plot, [this.names[0]], STEP_OPTIONS).catch(() => {}).finally(() => {
+      this.animateTo(0).catch(() => {}).finally(() => {
         this.busy = false;
         this.showStep(0);
-        this.follow(0);
       });
     }
     this.playing = true;
@@ -279,11 +280,10 @@ class Chart {
         this.busy = true;
         this.wanted = due;
         try {
-          await Plotly.animate(this.plot, [this.names[due]], STEP_OPTIONS);
+          await this.animateTo(due);
           this.current = due;
           this.paints.push(performance.now());
           this.showStep(due);
-          this.follow(due);
         } catch (error) {
           // interrupted by a redraw or an unmount
         } finally {
