@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
-import math
 import os
 import re
 import sys
@@ -718,20 +717,5 @@ def run_kernel(kernel, plan: Plan, starts: np.ndarray, group_of_start: np.ndarra
     return trace
 
 
-def threads_note() -> str:  # pragma: no cover - for the benchmark's table
-    return f"{threads_to_use()} threads"
-
-
-def traceable(rule: Rule) -> bool:
-    """True if the rule's init and first steps trace (no branch on array values)."""
-    try:
-        _, _, keys, scalars = trace_init(rule)
-        for step in (1, 2):
-            _, _, scalars = trace_step(rule, keys, scalars, 0.1, step)
-    except (NotTraceable, TypeError, ValueError, ArithmeticError):
-        return False
-    return True
-
-
-__all__ = ["Plan", "cache_directory", "compile_in_background", "is_ready", "kernel_source", "load",
-           "run_kernel", "traceable", "traced_ops", "math"]
+__all__ = ["NotTraceable", "Plan", "cache_directory", "compile_in_background", "is_ready", "kernel_source",
+           "load", "plan_for", "run_kernel", "traced_ops"]
