@@ -24,10 +24,16 @@ download. The server's RSS and CPU are sampled every second (from /proc: loopbac
 server must run on this machine); after every session has closed, RSS is watched for up to
 `--linger` seconds to see how much of the sessions' memory comes back.
 
+After the class, every tab closes and RSS is watched for up to `--linger` seconds; then every
+tab is reopened at once from its own URL (as after a server restart: the state is in the URL),
+left idle and closed again. The caches are warm by then, so what those idle sessions add and
+give back is session memory alone, told apart from the shared caches the class filled.
+
 The last line reads `load: N sessions, A actions, E errors, p95 X s, idle RSS per session Y MB,
-returned Z %`: p95 over every action; idle RSS per session = (RSS with every session open and
-idle − RSS before the first, after one warm-up visit) / N; returned = the share of that growth
-gone at the end of the linger.
+returned Z %`: p95 over every action of the class; idle RSS per session = (RSS with every tab
+reopened and idle − RSS before they reopened) / N; returned = the share of that gone within
+`--linger` seconds of those tabs closing. The table also has the class's own RSS figures (with
+the shared caches it filled).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections import defaultdict
@@ -57,6 +64,10 @@ from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 LINK = "?steps=300"  # the link the lecturer shares (the default landscape and cards, 300 steps)
+# The server's environment, as the Dockerfile sets it: glibc's malloc with few arenas (not one per
+# script thread) and large blocks (a chart's JSON) always mapped on their own, so memory a closed
+# session frees goes back to the system instead of staying in a fragmented heap.
+SERVING_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
 ACTION_TIMEOUT = 60.0  # s for one script run before the action counts as an error
 WIDGET_ID = re.compile(rb"(?:\$\$STREAMLIT_INTERNAL_KEY_)?\$\$ID-[0-9a-f]{32}-[A-Za-z0-9_.]+")
 LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.05, 0.1)
@@ -246,13 +257,15 @@ def _download(url: str) -> int:
 
 
 async def student(base: str, number: int, results: Results, opens_at: float, deadline: float,
-                  think: tuple[float, float], closing: asyncio.Event, seed: int) -> None:
-    """One student from opening the link to closing the tab (at `closing`)."""
+                  think: tuple[float, float], closing: asyncio.Event, seed: int, link: str = LINK) -> str:
+    """One student from opening `link` to closing the tab (at `closing`); the tab's query string
+    at the end (what reopening it would send)."""
     await asyncio.sleep(max(0.0, opens_at - time.monotonic()))
     parts = urlsplit(base)
     url = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}{parts.path.rstrip('/')}/_stcore/stream"
     rng = random.Random(seed * 100_003 + number)
     me = Student(base, number, results, rng)
+    me.query = link.lstrip("?")
     finished = False
     try:
         async with connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=ACTION_TIMEOUT,
@@ -261,7 +274,7 @@ async def student(base: str, number: int, results: Results, opens_at: float, dea
             try:
                 await me.run(websocket, deadline, think)
             except ActionFailed:  # the connection closed under an action (recorded under it)
-                return
+                return me.query
             results.finished += 1
             finished = True
             await closing.wait()  # idle, tab open, until every student has finished
@@ -272,6 +285,7 @@ async def student(base: str, number: int, results: Results, opens_at: float, dea
     finally:
         if not finished:
             results.finished += 1
+    return me.query
 
 
 # -- the server and what it uses -------------------------------------------------------------------
@@ -292,8 +306,9 @@ def _healthy(base: str) -> bool:
 class Server:
     """`streamlit run app.py` on a free loopback port (the repository's config), for a `with` block."""
 
-    def __init__(self, log: Path | None = None) -> None:
+    def __init__(self, log: Path | None = None, env: dict[str, str] | None = None) -> None:
         self.log = log
+        self.env = env or {}
 
     def __enter__(self) -> Server:
         port = _free_port()
@@ -303,7 +318,8 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, **SERVING_ENV, **self.env})
         deadline = time.monotonic() + 90
         while not _healthy(self.url):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -398,40 +414,65 @@ async def warm_up(base: str) -> None:
         raise RuntimeError(f"the warm-up visit failed: {dict(results.errors)}")
 
 
+async def wave(base: str, links: list[str], seconds: float, ramp: float, think: tuple[float, float],
+               seed: int, pid: int | None, results: Results) -> tuple[float, list[str], asyncio.Event, list]:
+    """Every student opens its link (spread over `ramp` s) and acts until `seconds` are over, then
+    sits idle with the tab open: (RSS then, the tabs' query strings, the event that closes them)."""
+    closing = asyncio.Event()
+    began = time.monotonic()
+    deadline = began + seconds
+    tasks = [asyncio.create_task(student(base, n, results, began + ramp * n / len(links), deadline, think, closing,
+                                         seed, link)) for n, link in enumerate(links)]
+    while results.finished < len(links) and time.monotonic() < deadline + 2 * ACTION_TIMEOUT:
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(3)  # every tab open and idle
+    return (rss_mb(pid) if pid else float("nan")), tasks, closing
+
+
+async def closed(tasks: list, closing: asyncio.Event, pid: int | None, linger: float,
+                 low: float) -> tuple[float, float]:
+    """Close every tab; watch RSS for up to `linger` s (until it is back within 5 % of `low`):
+    (RSS at the end, seconds watched)."""
+    closing.set()
+    await asyncio.gather(*tasks)
+    at = time.monotonic()
+    rss = rss_mb(pid) if pid else float("nan")
+    top = rss
+    while pid and time.monotonic() - at < linger:
+        await asyncio.sleep(5)
+        rss = rss_mb(pid)
+        if top - rss >= 0.95 * (top - low):
+            break
+    return rss, time.monotonic() - at
+
+
 async def load(base: str, sessions: int, seconds: float, think: tuple[float, float], linger: float,
                seed: int, pid: int | None) -> dict:
+    """The class (students act, sit idle, close), then the same tabs reopened at once from their own
+    URLs (as after a server restart), idle, closed: with the caches now warm, what those idle
+    sessions add and give back is session memory alone."""
     await warm_up(base)
     await asyncio.sleep(2)
     baseline = rss_mb(pid) if pid else float("nan")
-    results = Results()
-    stop, closing = asyncio.Event(), asyncio.Event()
+    results, reopened = Results(), Results()
+    stop = asyncio.Event()
     sampler = Sampler(pid) if pid else None
     sampling = asyncio.create_task(sampler.run(stop)) if sampler else None
     began = time.monotonic()
-    ramp = min(60.0, seconds / 4)  # everyone opens the link within the first minute
-    deadline = began + seconds
-    tasks = [asyncio.create_task(student(base, n, results, began + ramp * n / max(1, sessions), deadline, think,
-                                         closing, seed)) for n in range(sessions)]
-    while results.finished < sessions and time.monotonic() < deadline + 2 * ACTION_TIMEOUT:
-        await asyncio.sleep(0.5)
-    await asyncio.sleep(3)  # every tab open and idle
-    idle = rss_mb(pid) if pid else float("nan")
-    closing.set()
-    await asyncio.gather(*tasks)
-    closed_at = time.monotonic()
-    after = idle
-    while pid and time.monotonic() - closed_at < linger:
-        await asyncio.sleep(5)
-        after = rss_mb(pid)
-        if idle - after >= 0.95 * (idle - baseline):
-            break
-    returned_after = time.monotonic() - closed_at
+    idle, tasks, closing = await wave(base, [LINK] * sessions, seconds, min(60.0, seconds / 4), think, seed, pid,
+                                      results)
+    wall = time.monotonic() - began
+    after, watched = await closed(tasks, closing, pid, linger, baseline)
+    links = ["?" + task.result() for task in tasks]
+    # Reopened: every tab at once from its own URL (each opens, nothing more: `seconds` 0).
+    reopen_idle, tasks, closing = await wave(base, links, 0, min(10.0, sessions / 20), think, seed, pid, reopened)
+    reopen_after, reopen_watched = await closed(tasks, closing, pid, linger, after)
     stop.set()
     if sampling:
         await sampling
-    return {"results": results, "baseline": baseline, "idle": idle, "after": after,
-            "returned_after": returned_after, "samples": sampler.samples if sampler else [],
-            "wall": closed_at - began}
+    return {"results": results, "reopened": reopened, "baseline": baseline, "idle": idle, "after": after,
+            "watched": watched, "reopen_idle": reopen_idle, "reopen_after": reopen_after,
+            "reopen_watched": reopen_watched, "samples": sampler.samples if sampler else [], "wall": wall}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -443,41 +484,44 @@ def percentile(values: list[float], q: float) -> float:
 
 def report(sessions: int, outcome: dict) -> str:
     results: Results = outcome["results"]
+    reopened: Results = outcome["reopened"]
+    results.times["reopen"] = reopened.times.get("open", [])
+    results.errors["reopen"] = [e for v in reopened.errors.values() for e in v]
     lines = ["| action | n | p50 s | p95 s | max s | errors |", "|---|---|---|---|---|---|"]
     every = []
-    for action in ["open", "open card", *ACTIONS]:
+    named = ["open", "open card", *ACTIONS, "reopen"]
+    for action in named + sorted(set(results.errors) - set(named)):
         times = results.times.get(action, [])
-        every += times
+        if action != "reopen":
+            every += times
         errors = len(results.errors.get(action, []))
         if times or errors:
             lines.append(f"| {action} | {len(times)} | {percentile(times, 50):.3f} | {percentile(times, 95):.3f} | "
                          f"{max(times, default=float('nan')):.3f} | {errors} |")
-    other = {k: v for k, v in results.errors.items() if k not in ("open", "open card", *ACTIONS)}  # connects
-    for action, reasons in other.items():
-        lines.append(f"| {action} | | | | | {len(reasons)} |")
     errors = sum(len(v) for v in results.errors.values())
     samples = outcome["samples"]
+    o = outcome
     if samples:
-        rss = [s[1] for s in samples]
-        cpu = [s[2] for s in samples]
-        machine = [s[3] for s in samples]
+        rss, cpu, machine = ([s[i] for s in samples] for i in (1, 2, 3))
         lines += ["", "| server | value |", "|---|---|",
-                  f"| RSS before (after one warm-up visit) | {outcome['baseline']:.0f} MB |",
-                  f"| RSS peak / with every session open and idle | {max(rss):.0f} MB / {outcome['idle']:.0f} MB |",
-                  f"| RSS {outcome['returned_after']:.0f} s after every session closed | {outcome['after']:.0f} MB |",
+                  f"| RSS before the class (after one warm-up visit) | {o['baseline']:.0f} MB |",
+                  f"| RSS peak / every tab open and idle after acting | {max(rss):.0f} MB / {o['idle']:.0f} MB "
+                  f"(+{(o['idle'] - o['baseline']) / sessions:.1f} MB per session, shared caches included) |",
+                  f"| RSS {o['watched']:.0f} s after every tab closed | {o['after']:.0f} MB |",
+                  f"| every tab reopened from its own URL, idle / {o['reopen_watched']:.0f} s after closing | "
+                  f"{o['reopen_idle']:.0f} MB / {o['reopen_after']:.0f} MB |",
                   f"| server CPU, % of one core: p50 / p95 / max | {percentile(cpu, 50):.0f} / "
                   f"{percentile(cpu, 95):.0f} / {max(cpu):.0f} |",
                   f"| whole machine busy ({os.cpu_count()} cores, this generator included): p50 / max | "
                   f"{percentile(machine, 50):.0f} % / {max(machine):.0f} % |",
-                  "| load average at the end (1, 5 min) | {:.1f} / {:.1f} |".format(*os.getloadavg()[:2])]
-        rss_over_time = " ".join(f"{s[1]:.0f}" for s in samples[:: max(1, len(samples) // 12)])
-        lines.append(f"| RSS over time, MB | {rss_over_time} |")
+                  "| load average at the end (1, 5 min) | {:.1f} / {:.1f} |".format(*os.getloadavg()[:2]),
+                  f"| RSS over time, MB | {' '.join(f'{v:.0f}' for v in rss[:: max(1, len(rss) // 16)])} |"]
     for action, reasons in results.errors.items():
         for reason in sorted(set(reasons))[:3]:
             lines.append(f"error ({action}): {reason}")
-    growth = outcome["idle"] - outcome["baseline"]
-    per_session = growth / sessions if sessions else float("nan")
-    returned = (outcome["idle"] - outcome["after"]) / growth * 100 if growth > 0 else 100.0
+    growth = o["reopen_idle"] - o["after"]
+    per_session = growth / sessions
+    returned = (o["reopen_idle"] - o["reopen_after"]) / growth * 100 if growth > 0 else 100.0
     lines.append(f"load: {sessions} sessions, {len(every)} actions, {errors} errors, "
                  f"p95 {percentile(every, 95):.2f} s, idle RSS per session {per_session:.1f} MB, "
                  f"returned {returned:.0f} %")
@@ -506,7 +550,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.url:
         run(args.url, listening_pid(args.url))
     else:
-        log = ROOT / "bench" / "load_server.log"
+        log = Path(tempfile.gettempdir()) / "descent-lab-load-server.log"
         with Server(log) as server:
             run(server.url, server.pid)
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import gc
-import logging
 import threading
 import time
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
+from streamlit.logger import get_logger
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from .state import CompareState, from_query, to_query
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = get_logger(__name__)
 STATE_KEY = "compare.state"
 OPENED_KEY = "compare.opened"  # the state as the link opened it, with the link's notices
 
@@ -104,6 +104,7 @@ class _Reaper:
                 _LOGGER.debug("session reaper stopped", exc_info=True)
                 return
             if closed:
+                _LOGGER.info("closed %d sessions whose tab had gone for %.0f s", closed, REAP_AFTER)
                 gc.collect()
                 _give_back_heap()
 
