@@ -17,6 +17,7 @@ from optimizers import Run
 from .state import CompareState, to_query
 
 EXPORT_KEY = "compare.export"
+FAILED_KEY = "compare.export_failed"  # (format, version, reason) of the last file that could not be made
 ANIMATION_FRAMES = 60  # frames in a GIF/MP4 (about 0.06 s each here, see exports.images.animation_frames)
 FORMAT_KEY = "compare.export_format"
 DESCRIPTIONS = {
@@ -62,6 +63,32 @@ def makers(figure: go.Figure, runs: Sequence[Run], labels: Sequence[str], landsc
     }
 
 
+# What a failure's type means, said to a student (the first that matches, by class name, so this
+# module needs none of the export browser's packages).
+_REASONS = (
+    ("TimeoutError", "the export browser did not answer in time"),
+    ("BrowserClosedError", "the export browser stopped"),
+    ("ChannelClosedError", "the export browser stopped"),
+    ("BrokenPipeError", "the export browser stopped"),
+    ("ConnectionError", "the export browser stopped"),
+    ("EOFError", "the export browser stopped"),
+    ("BrowserFailedError", "the export browser could not start"),
+    ("ChromeNotFoundError", "no Chromium is installed for the exports (/usr/bin/chromium)"),
+    ("MemoryError", "the server ran out of memory"),
+)
+
+
+def failure_reason(error: BaseException) -> str:
+    """Why a file could not be made, in one line, never empty: what the error's kind means, then
+    its own first line when it has one."""
+    names = [kind.__name__ for kind in type(error).__mro__]
+    meaning = next((said for name, said in _REASONS if name in names), None)
+    detail = next((line.strip() for line in str(error).splitlines() if line.strip()), "")[:200]
+    if meaning and detail:
+        return f"{meaning}: {detail}"
+    return meaning or detail or type(error).__name__
+
+
 def export_panel(figure: go.Figure | None, runs: Sequence[Run], labels: Sequence[str], landscape: Landscape,
                  state: CompareState, step: int | None = None) -> None:
     """Pick a format, make the file (spinner), download it. A made file is kept until the
@@ -75,14 +102,24 @@ def export_panel(figure: go.Figure | None, runs: Sequence[Run], labels: Sequence
         if st.session_state[FORMAT_KEY] not in available:
             st.session_state[FORMAT_KEY] = "png"
         chosen = st.selectbox("Format", list(available), key=FORMAT_KEY, format_func=DESCRIPTIONS.get)
-        if st.button("Make the file", key="compare.export_make", width="stretch"):
+        make = st.button("Make the file", key="compare.export_make", width="stretch")
+        failed = st.session_state.get(FAILED_KEY)
+        retried = False
+        if failed and failed[:2] == (chosen, version) and not make:  # said why; one click tries again
+            st.error(f"Could not make the {chosen.upper()}: {failed[2]}.", icon=":material/warning:")
+            retried = make = st.button("Try again", key="compare.export_retry", icon=":material/refresh:",
+                                       width="stretch")
+        if make:
+            st.session_state.pop(FAILED_KEY, None)
             with st.spinner(f"Making the {chosen.upper()}…"):
                 try:
                     st.session_state[EXPORT_KEY] = (chosen, version, available[chosen]())
                 except Exception as error:  # noqa: BLE001 - an export failure must not break the page
-                    reason = str(error) or type(error).__name__
-                    st.error(f"Could not make the {chosen.upper()} ({reason}). Press “Make the file” to try "
-                             "again.", icon=":material/warning:")
+                    st.session_state[FAILED_KEY] = (chosen, version, failure_reason(error))
+                    st.session_state.pop(EXPORT_KEY, None)  # the file it replaces is no longer offered
+                    st.rerun()  # the panel says why, with its retry button
+            if retried:
+                st.rerun()  # the panel without the failure it drew above
         made = st.session_state.get(EXPORT_KEY)
         if made and made[0] == chosen and made[1] == version:
             mime, extension = exports.FORMATS[chosen]
