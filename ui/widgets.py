@@ -56,9 +56,7 @@ def landscape_picker(state: CompareState) -> tuple[CompareState, Landscape]:
     _offer_defaults(state)
     if choice != CUSTOM:
         landscape = compute.catalog_landscape(choice)
-        # MathML, not st.latex / $…$: the browser draws it at once, with no KaTeX to load first.
-        st.html(f"<div class='dl-formula' style='font-size: 1.05rem; margin-bottom: -0.6rem'>"
-                f"f(x, y) = {landscape.mathml}</div>")
+        show_formula(landscape.mathml)
         st.caption(landscape.lesson)
         return replace(state, landscape=choice, formula=""), landscape
 
@@ -74,6 +72,22 @@ def landscape_picker(state: CompareState) -> tuple[CompareState, Landscape]:
                      else compute.catalog_landscape(DEFAULT.landscape))
         st.caption(f"Still showing: {landscape.title}")
     return replace(state, formula=formula), landscape
+
+
+_FORMULA = None
+
+
+def show_formula(mathml: str) -> None:
+    """f(x, y) = … as MathML, which the browser draws at once (st.latex would first load KaTeX;
+    st.html's sanitizer drops MathML), in a small components-v2 element."""
+    global _FORMULA
+    if _FORMULA is None:
+        _FORMULA = st.components.v2.component(
+            "descent_lab_formula", html="<div class='dl-formula'></div>",
+            css=".dl-formula { font-size: 1.1rem; color: var(--st-text-color, inherit); }",
+            js="export default function ({ parentElement, data }) {"
+               " parentElement.querySelector('.dl-formula').innerHTML = 'f(x, y) = ' + data.mathml; }")
+    _FORMULA(data={"mathml": mathml}, key="compare.formula_shown", height="content")
 
 
 def formula_error(formula: str, message: str) -> None:
