@@ -365,3 +365,11 @@ def test_the_controls_reproduce_the_state_a_link_opens_so_the_early_chart_is_the
     at = open_app(query)
     assert at.session_state["compare.state"] == at.session_state["compare.opened"]
     assert len(figures(at)) == 1
+
+
+def test_the_sidebar_shows_the_landscapes_formula_as_mathml(app):
+    import json
+
+    (formula,) = [e for e in app.get("bidi_component") if e.proto.component_name == "descent_lab_formula"]
+    mathml = json.loads(formula.proto.json)["mathml"]
+    assert mathml.startswith("<math") and "<mfrac>" in mathml  # x²/10 + 2y²
