@@ -1,7 +1,7 @@
 """A lecture hall at once: simulated students on Streamlit's own websocket protocol, not browsers.
 
-Run: `python -m bench.load --sessions N --seconds S [--url URL]` (no URL: it starts its own
-`streamlit run app.py` on a free loopback port, with the repository's .streamlit/config.toml).
+Run: `python -m bench.load --sessions N --seconds S [--url URL]` (no URL: it serves the app itself
+as the Dockerfile does, serve.py with .streamlit/config.toml, on a free loopback port).
 
 Each student is one websocket to `/_stcore/stream` speaking what Streamlit's browser client
 speaks (`BackMsg` out, `ForwardMsg` in, the protobufs inside the streamlit package; the shapes
@@ -112,6 +112,7 @@ class Student:
         self.clicks: list[dict] = []
         self.token = f"load{number}"
         self.errors_seen: list[str] = []
+        self.config = None
 
     async def run(self, websocket, deadline: float, think: tuple[float, float]) -> None:
         """Open the link, then act until `deadline`; a failed action is counted and the next one tried."""
@@ -222,6 +223,7 @@ class Student:
                 self.read_delta(message, raw)
             elif kind == "new_session":
                 self.page_hash = message.new_session.page_script_hash
+                self.config = message.new_session.config  # what the server told the browser of its settings
             elif kind == "page_info_changed":
                 self.query = message.page_info_changed.query_string
             elif kind == "script_finished":
@@ -304,7 +306,8 @@ def _healthy(base: str) -> bool:
 
 
 class Server:
-    """`streamlit run app.py` on a free loopback port (the repository's config), for a `with` block."""
+    """The app as `make run` and the Dockerfile serve it (serve.py, the repository's config, the
+    Dockerfile's malloc settings) on a free loopback port, for a `with` block."""
 
     def __init__(self, log: Path | None = None, env: dict[str, str] | None = None) -> None:
         self.log = log
@@ -316,8 +319,7 @@ class Server:
         output = open(self.log, "w") if self.log else subprocess.DEVNULL  # noqa: SIM115 - closed in __exit__
         self.output = output
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
+            [sys.executable, "serve.py", "--server.port", str(port), "--server.address", "127.0.0.1"],
             cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, **SERVING_ENV, **self.env})
         deadline = time.monotonic() + 90
@@ -458,11 +460,14 @@ async def load(base: str, sessions: int, seconds: float, think: tuple[float, flo
     stop = asyncio.Event()
     sampler = Sampler(pid) if pid else None
     sampling = asyncio.create_task(sampler.run(stop)) if sampler else None
-    began = time.monotonic()
+    began, own = time.monotonic(), time.process_time()
     idle, tasks, closing = await wave(base, [LINK] * sessions, seconds, min(60.0, seconds / 4), think, seed, pid,
                                       results)
     wall = time.monotonic() - began
-    after, watched = await closed(tasks, closing, pid, linger, baseline)
+    own = (time.process_time() - own) / wall * 100  # this generator's CPU, % of one core
+    # The class's tabs: watched long enough for ui/session.py to shut their sessions down (what stays
+    # is the caches they filled); the budget is read on the reopened tabs below.
+    after, watched = await closed(tasks, closing, pid, min(linger, 75.0), baseline)
     links = ["?" + task.result() for task in tasks]
     # Reopened: every tab at once from its own URL (each opens, nothing more: `seconds` 0).
     reopen_idle, tasks, closing = await wave(base, links, 0, min(10.0, sessions / 20), think, seed, pid, reopened)
@@ -472,7 +477,8 @@ async def load(base: str, sessions: int, seconds: float, think: tuple[float, flo
         await sampling
     return {"results": results, "reopened": reopened, "baseline": baseline, "idle": idle, "after": after,
             "watched": watched, "reopen_idle": reopen_idle, "reopen_after": reopen_after,
-            "reopen_watched": reopen_watched, "samples": sampler.samples if sampler else [], "wall": wall}
+            "reopen_watched": reopen_watched, "samples": sampler.samples if sampler else [], "wall": wall,
+            "own_cpu": own}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -502,7 +508,9 @@ def report(sessions: int, outcome: dict) -> str:
     samples = outcome["samples"]
     o = outcome
     if samples:
-        rss, cpu, machine = ([s[i] for s in samples] for i in (1, 2, 3))
+        rss = [s[1] for s in samples]
+        during = [s for s in samples if s[0] <= o["wall"]] or samples  # CPU while the class acts
+        cpu, machine = [s[2] for s in during], [s[3] for s in during]
         lines += ["", "| server | value |", "|---|---|",
                   f"| RSS before the class (after one warm-up visit) | {o['baseline']:.0f} MB |",
                   f"| RSS peak / every tab open and idle after acting | {max(rss):.0f} MB / {o['idle']:.0f} MB "
@@ -510,10 +518,11 @@ def report(sessions: int, outcome: dict) -> str:
                   f"| RSS {o['watched']:.0f} s after every tab closed | {o['after']:.0f} MB |",
                   f"| every tab reopened from its own URL, idle / {o['reopen_watched']:.0f} s after closing | "
                   f"{o['reopen_idle']:.0f} MB / {o['reopen_after']:.0f} MB |",
-                  f"| server CPU, % of one core: p50 / p95 / max | {percentile(cpu, 50):.0f} / "
+                  f"| server CPU during the class, % of one core: p50 / p95 / max | {percentile(cpu, 50):.0f} / "
                   f"{percentile(cpu, 95):.0f} / {max(cpu):.0f} |",
-                  f"| whole machine busy ({os.cpu_count()} cores, this generator included): p50 / max | "
+                  f"| whole machine busy during the class ({os.cpu_count()} cores, all processes): p50 / max | "
                   f"{percentile(machine, 50):.0f} % / {max(machine):.0f} % |",
+                  f"| this generator's CPU during the class, % of one core | {o['own_cpu']:.0f} |",
                   "| load average at the end (1, 5 min) | {:.1f} / {:.1f} |".format(*os.getloadavg()[:2]),
                   f"| RSS over time, MB | {' '.join(f'{v:.0f}' for v in rss[:: max(1, len(rss) // 16)])} |"]
     for action, reasons in results.errors.items():
