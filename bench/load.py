@@ -113,6 +113,7 @@ class Student:
         self.token = f"load{number}"
         self.errors_seen: list[str] = []
         self.config = None
+        self.held: dict[str, WidgetState] = {}  # every value this tab has set, resent with each rerun
 
     async def run(self, websocket, deadline: float, think: tuple[float, float]) -> None:
         """Open the link, then act until `deadline`; a failed action is counted and the next one tried."""
@@ -198,7 +199,13 @@ class Student:
         message = BackMsg()
         message.rerun_script.query_string = self.query
         message.rerun_script.page_script_hash = self.page_hash
-        message.rerun_script.widget_states.widgets.extend(widgets)
+        # Like the browser, resend every value set so far (Streamlit forgets an open expander's
+        # state that a rerun does not carry); triggers are sent once.
+        for state in widgets:
+            if state.WhichOneof("value") not in ("trigger_value", "json_trigger_value"):
+                self.held[state.id] = state
+        once = [state for state in widgets if state.id not in self.held]
+        message.rerun_script.widget_states.widgets.extend([*self.held.values(), *once])
         context = message.rerun_script.context_info
         context.timezone, context.locale, context.url = "UTC", "en-US", self.base + "/"
         self.errors_seen = []
@@ -537,15 +544,139 @@ def report(sessions: int, outcome: dict) -> str:
     return "\n".join(lines)
 
 
+# -- one session, three ways ---------------------------------------------------------------------
+VERIFY_RATES = (0.01, 0.03, 0.05, 0.1)  # cycled: after the first round every run is cached, as in class
+
+
+def verify(repeats: int = 8) -> str:
+    """The same action (the first card's learning rate on the shared link, one session) timed by this
+    generator, by Chromium's own websocket frames and by AppTest: the generator's time should agree
+    with Chromium's, and exceed AppTest's page time by what the server does around the script."""
+    with Server(Path(tempfile.gettempdir()) / "descent-lab-verify-server.log") as server:
+        protocol = asyncio.run(_protocol_times(server.url, repeats))
+        browser = _browser_times(server.url, repeats)
+    page, wall = _apptest_times(repeats)
+    rows = [("this generator: rerun_script sent → script_finished received", protocol),
+            ("Chromium: its rerun_script frame sent → script_finished frame received", browser),
+            ("AppTest: the page script's own time (bench/app.py's measure)", page),
+            ("AppTest: run() wall time (adds its polling)", wall)]
+    lines = [f"| one session, first card's lr, {LINK}, {repeats} changes | median s | min–max s |", "|---|---|---|"]
+    lines += [f"| {name} | {percentile(t, 50):.3f} | {min(t):.3f}–{max(t):.3f} |" for name, t in rows]
+    return "\n".join(lines)
+
+
+async def _protocol_times(base: str, repeats: int) -> list[float]:
+    results = Results()
+    me = Student(base, 0, results, random.Random(0))
+    async with connect(base.replace("http://", "ws://") + "/_stcore/stream", subprotocols=["streamlit"],
+                       max_size=None) as websocket:
+        me.websocket = websocket
+        await me.act("open", [])
+        await me.do_open_card()
+        key = next(k for k in me.ids if re.fullmatch(r"card0\.[a-z_]+\.lr", k))
+        for index in range(len(VERIFY_RATES) + repeats):
+            await asyncio.sleep(0.5)
+            await me.act("lr", [me.widget(key, double_value=VERIFY_RATES[index % len(VERIFY_RATES)])])
+    return results.times["lr"][len(VERIFY_RATES):]
+
+
+def _browser_times(base: str, repeats: int) -> list[float]:
+    from playwright.sync_api import sync_playwright
+
+    sent: list[float] = []
+    finished: list[float] = []
+
+    def on_sent(payload) -> None:
+        message = BackMsg()
+        if isinstance(payload, bytes):
+            message.ParseFromString(payload)
+            if message.WhichOneof("type") == "rerun_script":
+                sent.append(time.perf_counter())
+
+    def on_received(payload) -> None:
+        if isinstance(payload, bytes):
+            message = ForwardMsg()
+            message.ParseFromString(payload)
+            if (message.WhichOneof("type") == "script_finished"
+                    and message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN):
+                finished.append(time.perf_counter())
+
+    def watch(websocket) -> None:
+        websocket.on("framesent", on_sent)
+        websocket.on("framereceived", on_received)
+
+    def settle(count: int) -> None:
+        deadline = time.monotonic() + ACTION_TIMEOUT
+        while len(finished) < count and time.monotonic() < deadline:
+            page.wait_for_timeout(20)
+
+    times = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page.on("websocket", watch)
+        page.goto(base + "/" + LINK)
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000)
+        settle(1)
+        card = page.locator("[data-testid=stExpander]").filter(has_text="settings").first
+        before = len(finished)
+        card.locator("summary").click()
+        settle(before + 1)
+        rate = card.locator("input[type=number]").first
+        rate.wait_for()
+        for index in range(len(VERIFY_RATES) + repeats):
+            page.wait_for_timeout(500)
+            before_sent, before = len(sent), len(finished)
+            rate.fill(str(VERIFY_RATES[index % len(VERIFY_RATES)]))
+            rate.press("Enter")
+            settle(before + 1)
+            if index >= len(VERIFY_RATES) and len(sent) > before_sent:
+                times.append(finished[before] - sent[before_sent])
+        browser.close()
+    return times
+
+
+def _apptest_times(repeats: int) -> tuple[list[float], list[float]]:
+    from streamlit.testing.v1 import AppTest
+
+    from bench.app import _timed_pages
+
+    page_seconds = _timed_pages()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["steps"] = LINK.split("=")[1]
+    at.run()
+    at.session_state["card0.open"] = True
+    at.run()
+    key = next(w.key for w in at.number_input if w.key and re.fullmatch(r"card0\.[a-z_]+\.lr", w.key))
+    pages, walls = [], []
+    for index in range(len(VERIFY_RATES) + repeats):
+        at.number_input(key=key).set_value(VERIFY_RATES[index % len(VERIFY_RATES)])
+        began = time.perf_counter()
+        at.run()
+        if index >= len(VERIFY_RATES):
+            walls.append(time.perf_counter() - began)
+            pages.append(page_seconds[-1])
+    assert not at.exception, at.exception
+    return pages, walls
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n")[0])
-    parser.add_argument("--sessions", type=int, required=True, help="students, each one websocket")
-    parser.add_argument("--seconds", type=float, required=True, help="how long they act")
+    parser.add_argument("--sessions", type=int, help="students, each one websocket")
+    parser.add_argument("--seconds", type=float, help="how long they act")
+    parser.add_argument("--verify", action="store_true",
+                        help="time one session's action here, in Chromium and in AppTest, and stop")
     parser.add_argument("--url", help="a running app on this machine (default: start one)")
     parser.add_argument("--think", default="3,12", help="think time between actions, min,max seconds")
     parser.add_argument("--linger", type=float, default=120, help="seconds to watch RSS come back after closing")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.verify:
+        print(verify(), flush=True)
+        return
+    if args.sessions is None or args.seconds is None:
+        parser.error("--sessions and --seconds are required (or --verify)")
     if urlsplit(args.url or "http://127.0.0.1").hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("loopback only: --url must be on this machine (127.0.0.1 or localhost)")
     think = tuple(float(v) for v in args.think.split(","))

@@ -35,7 +35,6 @@ def test_the_server_started_with_the_config_serves_the_app_as_configured():
         assert "compare.chart" in opened.ids  # the Compare page ran to its chart, no exception, no error
         assert opened.config.toolbar_mode == opened.config.VIEWER
         assert opened.config.gather_usage_stats is False
-        assert opened.config.allow_run_on_save is False  # no file watcher: nothing to rerun on save
 
 
 def test_the_config_is_sized_for_serving_the_app():
