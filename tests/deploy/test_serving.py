@@ -3,6 +3,7 @@ as a class needs it (CI has no Docker engine, so the image is built only where o
 the Dockerfile holds what README "Run it for a class" promises."""
 
 import asyncio
+import concurrent.futures
 import re
 import shutil
 import subprocess
@@ -31,7 +32,10 @@ async def _open(base: str) -> load.Student:
 
 def test_the_server_started_with_the_config_serves_the_app_as_configured():
     with load.Server() as server:
-        opened = asyncio.run(_open(server.url))
+        # In a thread of its own: Playwright's sync API (the browser tests) may keep an event loop
+        # running in this one, and asyncio.run refuses to start inside a running loop.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            opened = pool.submit(asyncio.run, _open(server.url)).result()
         assert "compare.chart" in opened.ids  # the Compare page ran to its chart, no exception, no error
         assert opened.config.toolbar_mode == opened.config.VIEWER
         assert opened.config.gather_usage_stats is False
