@@ -101,6 +101,8 @@ def _sentences(run: Run, data: StepVectors, start: int, k: int, name: str) -> li
     length, previous = np.hypot(*update[k]), np.hypot(*update[k - 1]) if k else np.nan
     if k and previous > 0 and length > GROWTH * previous:
         events.append(f"The step grew {_times(length / previous)} to {_g(length)}.")
+    elif k and previous > 0 and length == 0:
+        events.append("Its next update is exactly zero: it stays here.")
     elif k and previous > 0 and length < previous / GROWTH:
         events.append(f"The step shrank to {_g(length)}, {_times(previous / length)} shorter than the last.")
     if run.landscape.minima:

@@ -51,6 +51,7 @@ class Chart {
 
     this.root = element("div", { class: "dl-chart", tabindex: "0", "data-testid": "dl-chart" });
     this.root.paints = this.paints;
+    this.root.chart = this; // for the browser tests
     this.plot = element("div", { class: "dl-chart-plot" });
     this.bar = element("div", { class: "dl-chart-controls", role: "toolbar", "aria-label": "animation" });
     const button = (name, title, text) => element("button", { type: "button", class: `dl-${name}`, title }, text);
@@ -111,24 +112,35 @@ class Chart {
     this.renderSpeeds(data);
     this.bar.hidden = !this.controls;
     this.scrub.max = String(Math.max(0, this.names.length - 1));
-    const resume = this.playing;
+    const resume = this.playing || Boolean(this.resumeAfterDraw); // a skipped draw's wish too
+    this.resumeAfterDraw = resume;
     this.stop();
     this.current = this.wanted = index;
     this.showStep(index);
     const config = { responsive: false, ...data.config };
     const spec = { data: traces, layout, frames, config };
-    const drawing = this.drawn ? Plotly.react(this.plot, spec) : Plotly.newPlot(this.plot, spec);
-    this.drawCompanions(data.companions || [], index);
     this.panelByStep = data.panel || null;
     this.panel.hidden = !this.panelByStep;
     this.showPanel(index);
-    this.drawing = Promise.resolve(drawing)
+    this.latest = spec;
+    // One draw at a time, the newest data only: a second Plotly.newPlot while the first is still
+    // drawing purges the div under it (plotly.js then fails on its missing _fullLayout).
+    this.drawing = (this.drawing || Promise.resolve())
       .then(() => {
-        this.drawn = true;
-        this.paints.push(performance.now());
-        if (resume && this.controls) this.start();
+        if (this.latest !== spec || this.destroyed) return; // newer data is queued behind us
+        const main = this.plot._fullLayout ? Plotly.react(this.plot, spec) : Plotly.newPlot(this.plot, spec);
+        const companions = this.drawCompanions(data.companions || [], index);
+        return Promise.all([main, ...companions]).then(() => {
+          if (this.destroyed) return;
+          this.drawn = true;
+          this.resumeAfterDraw = false;
+          this.paints.push(performance.now());
+          if (resume && this.controls) this.start();
+        });
       })
-      .catch((error) => console.error("descent-lab chart: could not draw the figure", error));
+      .catch((error) => {
+        if (!this.destroyed) console.error("descent-lab chart: could not draw the figure", error);
+      });
   }
 
   drawCompanions(texts, index) {
@@ -137,7 +149,7 @@ class Chart {
       try { Plotly.purge(gone); } catch (error) { /* already gone */ }
       gone.remove();
     }
-    texts.forEach((text, k) => {
+    return texts.map((text, k) => {
       const figure = JSON.parse(text);
       let div = this.companions[k];
       if (!div) {
@@ -156,7 +168,7 @@ class Chart {
       const opening = byName.get(this.names[index]);
       const traces = opening === undefined ? figure.data || [] : withFrame(figure.data || [], frames[opening]);
       const spec = { data: traces, layout, frames, config: { responsive: false, ...this.data.config } };
-      Promise.resolve(div._fullLayout ? Plotly.react(div, spec) : Plotly.newPlot(div, spec))
+      return Promise.resolve(div._fullLayout ? Plotly.react(div, spec) : Plotly.newPlot(div, spec))
         .catch((error) => console.error("descent-lab chart: could not draw a companion figure", error));
     });
   }
@@ -396,6 +408,7 @@ class Chart {
   }
 
   destroy() {
+    this.destroyed = true;
     this.stop();
     clearTimeout(this.reportTimer);
     cancelAnimationFrame(this.resizing);

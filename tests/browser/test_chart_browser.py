@@ -188,3 +188,28 @@ def test_the_chart_follows_the_container_width(demo):
     page.set_viewport_size({"width": 480, "height": 1100})
     page.wait_for_function(f"() => {width} < {wide} - 100 && {fits}")
     assert page.problems == []
+
+
+def test_new_data_arriving_while_the_first_draw_is_under_way_draws_once_without_errors(demo):
+    """Two reruns in quick succession on a fresh chart: the second newPlot used to purge the div
+    under the first one, and plotly.js failed on its missing _fullLayout."""
+    page = demo()
+    outcome = page.evaluate(f"""async () => {{
+        const shown = document.querySelector('{CHART}').chart;
+        const host = document.createElement('div');
+        document.body.appendChild(host);
+        const fresh = new shown.constructor(host);
+        fresh.update(shown.data);
+        fresh.update(shown.data);
+        fresh.update(shown.data);
+        await fresh.drawing;
+        const result = {{ paints: fresh.paints.length, drawn: fresh.drawn,
+                          lines: host.querySelectorAll('.scatterlayer .trace path.js-line').length }};
+        fresh.destroy();
+        host.remove();
+        return result;
+    }}""")
+    assert outcome["drawn"] and outcome["paints"] == 1, outcome
+    assert outcome["lines"] >= 4, outcome
+    page.wait_for_timeout(300)
+    assert page.problems == []

@@ -59,3 +59,13 @@ def test_several_runs_get_a_paragraph_each(quadratic):
     assert text.count("\n\n") == 1 and "SGD" in text and "Adam" in text
     assert len(narration_by_step(runs)) == 6
     assert np.all([t.count(".") >= 1 for t in narration_by_step(runs)])
+
+
+def test_a_step_of_exactly_zero_is_told_as_no_move(quadratic):
+    # Newton lands on a quadratic's minimum in one step; every later update is exactly zero
+    run = simulate(quadratic, "newton", [(-4.0, 2.0)], 4, lr=1.0)
+    assert (run.points[0][1:] == 0).all()
+    with np.errstate(all="raise"):
+        texts = narration_by_step(run)
+    assert "next update is exactly zero" in texts[1]  # text k tells the update taken from step k
+    assert not any("next update is exactly zero" in t for t in texts[:1] + texts[2:])
