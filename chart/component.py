@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from _plotly_utils.utils import PlotlyJSONEncoder, is_skipped_key, to_typed_array_spec
 from plotly.io.json import to_json_plotly
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
@@ -125,6 +127,17 @@ def plotly_chart(figure: go.Figure | Mapping[str, Any], *, key: str, step: int |
     data = chart_data(figure, step=step, height=height, controls=controls, speed=speed, frame_ms=frame_ms,
                       report_step=report_step, speeds=speeds, theme=theme, config=config,
                       companions=companions, panel=panel)
+    return draw(data, key=key, on_click=on_click, on_step=on_step)
+
+
+def draw(data: Mapping[str, Any], *, key: str, on_click: Callable[[list[Click]], None] | None = None,
+         on_step: Callable[[int], None] | None = None) -> ChartResult:
+    """Draw what `chart_data(...)` made: `plotly_chart` in two halves, so that a page can make the
+    data once for every session that shows the same thing (a cache) and draw it in each.
+
+    >>> draw(chart_data({"data": [{"type": "scatter", "x": [1, 2], "y": [3, 4]}]}), key="doc")
+    ChartResult(clicks=(), step=None)
+    """
     if get_script_run_ctx(suppress_warning=True) is None:  # a notebook or a bare import: nothing to draw on
         return ChartResult()
     _ensure_manifest()  # on the runtime that runs this script (AppTest: a new one per test)
@@ -157,8 +170,11 @@ def chart_data(figure: go.Figure | Mapping[str, Any], *, step: int | None = None
     frame to open at (None: no frames)."""
     if speed <= 0 or not math.isfinite(speed):
         raise ValueError(f"speed must be a positive number, got {speed!r}")
-    fig = figure if isinstance(figure, go.Figure) else go.Figure(dict(figure), _validate=False)
-    spec = fig.to_plotly_json()  # NumPy arrays become {"dtype", "bdata"}: plotly.js decodes them
+    if isinstance(figure, Mapping) and theme:
+        spec = _typed_arrays(figure)  # what to_plotly_json gives once the template is dropped, without the copies
+    else:
+        fig = figure if isinstance(figure, go.Figure) else go.Figure(dict(figure), _validate=False)
+        spec = fig.to_plotly_json()  # NumPy arrays become {"dtype", "bdata"}: plotly.js decodes them
     layout = dict(spec.get("layout", {}))
     one_x = frame_ms or _play_duration(layout) or FRAME_MS
     menus = layout.pop("updatemenus", None)
@@ -180,7 +196,7 @@ def chart_data(figure: go.Figure | Mapping[str, Any], *, step: int | None = None
         if opening is not None:  # a still of that frame: its traces replace the moving ones
             traces = _merged(traces, frames[names.index(opening)])
         frames, names, opening = [], [], None
-    text = to_json_plotly({"data": traces, "layout": layout, "frames": frames})
+    text = _json_text({"data": traces, "layout": layout, "frames": frames})
     extra = {}
     if companions:
         extra["companions"] = [_companion_text(c, theme) for c in companions]
@@ -192,6 +208,35 @@ def chart_data(figure: go.Figure | Mapping[str, Any], *, step: int | None = None
             "config": {"displaylogo": False, "doubleClick": False, **(config or {})}}
 
 
+def _typed_arrays(value: Any) -> Any:
+    """A figure dict with every NumPy array that is a dict's value as plotly.js' typed array spec
+    ({"dtype", "bdata"}), as `go.Figure.to_plotly_json` converts them; new dicts and lists, the
+    arrays themselves untouched. A dict goes straight to JSON: building a validated Plotly
+    object per trace and per frame, then deep-copying it, was most of a Compare rerun."""
+    if isinstance(value, Mapping):
+        return {key: item if is_skipped_key(key) else
+                to_typed_array_spec(item) if type(item) is np.ndarray else _typed_arrays(item)
+                for key, item in value.items()}
+    if type(value) in (list, tuple) and any(type(item) in _NESTED for item in value):
+        return [_typed_arrays(item) for item in value]
+    return value  # a number, a string, a list of them: sent as it is
+
+
+_NESTED = (dict, list, tuple)
+_ENCODER = PlotlyJSONEncoder()
+
+
+def _json_text(spec: Mapping[str, Any]) -> str:
+    """`plotly.io.to_json_plotly(spec)`, parsed the same, without its second pass: it decodes and
+    re-encodes the whole text whenever "NaN" occurs in it, and a base64 typed array holds those
+    three letters about once per 260,000 characters. Plotly's way (NaN as null) only for a
+    figure that holds a non-finite float outside its typed arrays."""
+    try:
+        return json.dumps(spec, separators=(",", ":"), allow_nan=False, default=_ENCODER.default)
+    except ValueError:
+        return to_json_plotly(spec)
+
+
 def _companion_text(figure: go.Figure | Mapping[str, Any], theme: bool) -> str:
     """A companion figure as JSON text: its frames kept (they step with the main figure's), its
     own playback controls dropped."""
@@ -200,7 +245,7 @@ def _companion_text(figure: go.Figure | Mapping[str, Any], theme: bool) -> str:
     layout = {k: v for k, v in spec.get("layout", {}).items() if k not in ("updatemenus", "sliders")}
     if theme:
         layout.pop("template", None)
-    return to_json_plotly({"data": spec.get("data", []), "layout": layout, "frames": spec.get("frames", [])})
+    return _json_text({"data": spec.get("data", []), "layout": layout, "frames": spec.get("frames", [])})
 
 
 def _play_duration(layout: Mapping[str, Any]) -> float | None:

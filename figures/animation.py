@@ -58,6 +58,7 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
                       max_frames: int = 100, frame_duration: int = 80,
                       height: int | None = None, presentation: bool = False) -> go.Figure:
     """Contour with every run's paths (left) beside their loss curves (right), animated.
+    `comparison_spec` with the same arguments, as a `go.Figure`.
 
     - `runs`: from `simulate(..., record="path")` or "full"; every start of every run is a path.
     - `labels`: legend name per run (default `legend_labels(runs)`); `slots`: palette slot
@@ -79,6 +80,21 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
     >>> figure = comparison_figure(land, [simulate(land, "sgd", [(-4, 2)], 50, record="path", lr=0.1)])
     >>> len(figure.frames)
     51
+    """
+    return go.Figure(comparison_spec(landscape, runs, labels=labels, slots=slots, averaged=averaged,
+                                     log_loss=log_loss, bounds=bounds, frame=frame, max_frames=max_frames,
+                                     frame_duration=frame_duration, height=height, presentation=presentation),
+                     _validate=False)
+
+
+def comparison_spec(landscape: Landscape, runs: Sequence[Run], *, labels: Sequence[str] | None = None,
+                    slots: Sequence[int] | None = None, averaged: Sequence[bool] | None = None,
+                    log_loss: bool = True, bounds: Bounds | None = None, frame: int | None = None,
+                    max_frames: int = 100, frame_duration: int = 80,
+                    height: int | None = None, presentation: bool = False) -> dict:
+    """`comparison_figure` as plain dicts, {"data", "layout", "frames"} (NumPy arrays inside):
+    what a page sends to the browser without building and validating a Plotly object per trace
+    and per frame (most of a rerun's server time, DESIGN §7). Arguments as `comparison_figure`.
     """
     labels = list(labels) if labels is not None else legend_labels(runs)
     slots = list(slots) if slots is not None else list(range(len(runs)))
@@ -153,7 +169,7 @@ def comparison_figure(landscape: Landscape, runs: Sequence[Run], *, labels: Sequ
         "updatemenus": [_controls(frame_duration, below_axis, sizes)],
         "sliders": [_slider(shown, current, frame_duration, below_axis, sizes)],
     }
-    return go.Figure(data=[*static, *moving], layout=layout, frames=frames, _validate=False)
+    return {"data": [*static, *moving], "layout": layout, "frames": frames}
 
 
 def _series(runs: Sequence[Run], labels: Sequence[str], slots: Sequence[int]) -> list[Series]:
@@ -255,9 +271,9 @@ def _moving(series: Sequence[Series], step: int) -> list[dict]:
     """The traces a frame changes: where every path is at `step`, and the matching markers on
     the loss curves. Small lists: a few numbers per frame."""
     at = [min(step, len(s.points) - 1) for s in series]
-    heads = {"x": [_number(s.points[k, 0]) for s, k in zip(series, at, strict=True)],
+    heads = {"type": "scatter", "x": [_number(s.points[k, 0]) for s, k in zip(series, at, strict=True)],
              "y": [_number(s.points[k, 1]) for s, k in zip(series, at, strict=True)]}
-    markers = {"x": at, "y": [_number(s.losses[k]) for s, k in zip(series, at, strict=True)]}
+    markers = {"type": "scatter", "x": at, "y": [_number(s.losses[k]) for s, k in zip(series, at, strict=True)]}
     return [heads, markers]
 
 
@@ -266,12 +282,12 @@ def _moving_traces(series: Sequence[Series], step: int, sizes: Look) -> list[dic
     heads, markers = _moving(series, step)
     colours = [colour(s.slot) for s in series]
     texts = [s.label for s in series]
-    return [{"type": "scatter", **heads, "mode": "markers", "name": "now", "showlegend": False,
+    return [{**heads, "mode": "markers", "name": "now", "showlegend": False,
              "marker": {"size": 12 * sizes.marker, "color": colours,
                         "line": {"color": "white", "width": 1.5 * sizes.marker}},
              "text": texts, "hovertemplate": "%{text}<br>(%{x:.4g}, %{y:.4g})<extra></extra>",
              "xaxis": "x", "yaxis": "y"},
-            {"type": "scatter", **markers, "mode": "markers", "name": "step", "showlegend": False,
+            {**markers, "mode": "markers", "name": "step", "showlegend": False,
              "marker": {"size": 10 * sizes.marker, "color": colours,
                         "line": {"color": "black", "width": sizes.marker}},
              "text": texts, "hovertemplate": "%{text}<br>step %{x}: loss %{y:.4g}<extra></extra>",

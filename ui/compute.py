@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from typing import Any
+
 import streamlit as st
 
+import chart
+from figures.animation import comparison_spec
 from landscapes import Bounds, FormulaError, Landscape, from_expression, get_landscape
 from optimizers import HyperparameterError, Run, get_optimizer, simulate
 from optimizers.tuning import suggested_lr
 
-from .state import Card, CompareState
+from .state import Card, CompareState, to_query
+
+# The Compare chart's data (what the browser is sent) is the same for every session showing the
+# same state: a class opening one link, or choosing the same round values, shares one copy.
+# Bounded: entries are 0.2-1 MB for common states (17 MB for the largest a URL allows).
+CHART_ENTRIES = 48
+CHART_TTL = "30m"
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -49,6 +61,25 @@ def run_cards(landscape: Landscape, state: CompareState, starts: tuple) -> list[
     return results
 
 
+def comparison_chart_data(state: CompareState, landscape: Landscape, runs: Sequence[Run], labels: Sequence[str],
+                          slots: Sequence[int], averaged: Sequence[bool], frame_ms: int) -> dict[str, Any]:
+    """The Compare chart's data (`chart.chart_data` of `figures.animation.comparison_spec`) for
+    `state`, made once per state and view settings for every session (`runs` etc. are what
+    `state` gives: `run_cards`, the page's labels, slots and averaging)."""
+    return _comparison_chart_data(json.dumps(to_query(state), sort_keys=True), frame_ms, _landscape_key(landscape),
+                                  landscape, list(runs), list(labels), list(slots), list(averaged), state)
+
+
+@st.cache_data(max_entries=CHART_ENTRIES, ttl=CHART_TTL, show_spinner=False)
+def _comparison_chart_data(query: str, frame_ms: int, landscape_key: str, _landscape: Landscape,
+                           _runs: list[Run], _labels: list[str], _slots: list[int], _averaged: list[bool],
+                           _state: CompareState) -> dict[str, Any]:
+    spec = comparison_spec(_landscape, _runs, labels=_labels, slots=_slots, averaged=_averaged,
+                           log_loss=_state.log_loss, bounds=_state.bounds, frame_duration=frame_ms,
+                           presentation=_state.presentation)
+    return chart.chart_data(spec, speed=_state.speed, report_step=True)
+
+
 def suited_settings(landscape: Landscape, optimizer: str, starts: tuple, steps: int) -> dict:
     """Settings for a new card: the landscape's own for this optimizer if it has them, else the
     learning rate that does best on it within the page's steps (`suggested_lr`)."""
@@ -70,8 +101,9 @@ def _landscape_key(landscape: Landscape) -> str:
 
 
 def clear() -> None:
-    for function in (catalog_landscape, custom_landscape, _run, _suggested_lr):
+    for function in (catalog_landscape, custom_landscape, _run, _suggested_lr, _comparison_chart_data):
         function.clear()
 
 
-__all__ = ["FormulaError", "catalog_landscape", "clear", "custom_landscape", "landscape_of", "run_cards"]
+__all__ = ["FormulaError", "catalog_landscape", "clear", "comparison_chart_data", "custom_landscape", "landscape_of",
+           "run_cards"]

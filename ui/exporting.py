@@ -31,33 +31,40 @@ DESCRIPTIONS = {
 }
 
 
-def makers(figure: go.Figure, runs: Sequence[Run], labels: Sequence[str], landscape: Landscape,
-           step: int | None = None) -> dict[str, Callable[[], bytes]]:
+def makers(figure: go.Figure | Callable[[], go.Figure], runs: Sequence[Run], labels: Sequence[str],
+           landscape: Landscape, step: int | None = None,
+           animated: bool | None = None) -> dict[str, Callable[[], bytes]]:
     """How to make each format from what the page shows. Images show the step on screen
     (`step`, as the chart last reported it; None: the last step); HTML, GIF and MP4 the
-    whole animation."""
-    names = [frame.name for frame in figure.frames]
+    whole animation. `figure`: the view's figure, or a function that builds it (a page that
+    sends the browser plain dicts builds the exact figure only when a file is made; then
+    `animated` says whether it has frames: GIF and MP4 are offered)."""
+    build = figure if not isinstance(figure, go.Figure) else (lambda: figure)
+    if animated is None:
+        animated = bool(build().frames)
 
     def for_file() -> go.Figure:
         """The figure without what only the page needs: the click grid."""
-        copy = go.Figure(figure)
-        if names:
+        copy = go.Figure(build())
+        if copy.frames:
             copy.data[CLICK_TRACE].visible = False
         return copy
 
     def still() -> go.Figure:
+        whole = for_file()
+        names = [frame.name for frame in whole.frames]
         if not names:
-            return for_file()
+            return whole
         steps = [int(name) for name in names]
         shown = len(names) - 1 if step is None else min(range(len(steps)), key=lambda i: abs(steps[i] - step))
-        return exports.still(for_file(), shown)
+        return exports.still(whole, shown)
 
     return {
         "png": lambda: exports.to_png(still()),
         "svg": lambda: exports.to_svg(still()),
         "html": lambda: exports.to_html(for_file()),
         **({"gif": lambda: exports.to_gif(for_file(), max_frames=ANIMATION_FRAMES),
-            "mp4": lambda: exports.to_mp4(for_file(), max_frames=ANIMATION_FRAMES)} if names else {}),
+            "mp4": lambda: exports.to_mp4(for_file(), max_frames=ANIMATION_FRAMES)} if animated else {}),
         "csv": lambda: exports.to_csv(runs, labels),
         "json": lambda: exports.to_json(runs, labels, landscape=landscape.title),
     }
@@ -89,13 +96,15 @@ def failure_reason(error: BaseException) -> str:
     return meaning or detail or type(error).__name__
 
 
-def export_panel(figure: go.Figure | None, runs: Sequence[Run], labels: Sequence[str], landscape: Landscape,
-                 state: CompareState, step: int | None = None) -> None:
+def export_panel(figure: go.Figure | Callable[[], go.Figure] | None, runs: Sequence[Run], labels: Sequence[str],
+                 landscape: Landscape, state: CompareState, step: int | None = None) -> None:
     """Pick a format, make the file (spinner), download it. A made file is kept until the
-    state changes, so reruns do not redo the work and a stale file is never offered."""
+    state changes, so reruns do not redo the work and a stale file is never offered.
+    `figure`: the view's figure, or a function that builds it (the animated contour view)."""
     if figure is None:
         return
-    available = makers(figure, runs, labels, landscape, step)
+    animated = not isinstance(figure, go.Figure) or bool(figure.frames)
+    available = makers(figure, runs, labels, landscape, step, animated)
     version = hashlib.sha1(json.dumps([to_query(state), step], sort_keys=True).encode()).hexdigest()
     with st.popover("Export", icon=":material/download:", width="stretch"):
         st.session_state.setdefault(FORMAT_KEY, "png")

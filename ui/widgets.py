@@ -467,10 +467,11 @@ def _remove_card(slot: int) -> None:
 
 
 # -- the chart and clicks on it ---------------------------------------------------
-def comparison_chart(figure, key: str, landscape: Landscape, speed: float) -> int | None:
-    """The animated Compare figure, stepped in the browser (previous / play / next, the
-    slider, ← →); a click on the landscape adds a start there. Returns the step on screen as
-    the browser last reported it (after a pause or a step), None before it has."""
+def comparison_chart(data: dict, key: str, landscape: Landscape) -> int | None:
+    """The animated Compare figure (`data`: `compute.comparison_chart_data`), stepped in the
+    browser (previous / play / next, the slider, ← →); a click on the landscape adds a start
+    there. Returns the step on screen as the browser last reported it (after a pause or a
+    step), None before it has."""
     import chart
 
     def clicked(clicks) -> None:
@@ -478,7 +479,7 @@ def comparison_chart(figure, key: str, landscape: Landscape, speed: float) -> in
             if click.subplot == "xy":  # the contour; clicks on the loss panel add nothing
                 add_start(click.x, click.y, landscape.starts)
 
-    result = chart.plotly_chart(figure, key=key, on_click=clicked, speed=speed, report_step=True)
+    result = chart.draw(data, key=key, on_click=clicked)
     st.caption("Click the landscape to add a start there. ← → step when the chart has focus.")
     return result.step
 

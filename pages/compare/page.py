@@ -10,6 +10,7 @@ state is exactly what the controls will show (the URL's), the chart is drawn bef
 controls: it arrives first and is drawn first (bench/app.py measures the difference).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -36,7 +37,7 @@ class Shown:
     runs: list[Run]
     labels: list[str]
     averaged: list[bool]
-    figure: go.Figure | None
+    figure: go.Figure | Callable[[], go.Figure] | None  # the view's figure, or how to build it (for the files)
     step: int | None  # the step on screen, as the chart last reported it
 
 
@@ -61,10 +62,14 @@ def show(where, state: CompareState, landscape: Landscape) -> Shown:
                                     presentation=state.presentation)
             st.plotly_chart(figure, key="compare.surface")
         else:
-            figure = comparison_figure(landscape, runs, labels=labels, slots=slots, averaged=averaged,
-                                       log_loss=state.log_loss, bounds=state.bounds, frame_duration=FRAME_MS,
-                                       presentation=state.presentation)
-            step = widgets.comparison_chart(figure, CHART_KEY, landscape, state.speed)
+            data = compute.comparison_chart_data(state, landscape, runs, labels, slots, averaged, FRAME_MS)
+            step = widgets.comparison_chart(data, CHART_KEY, landscape)
+
+            def exact() -> go.Figure:  # the figure the chart shows, built only when a file is made from it
+                return comparison_figure(landscape, runs, labels=labels, slots=slots, averaged=averaged,
+                                         log_loss=state.log_loss, bounds=state.bounds, frame_duration=FRAME_MS,
+                                         presentation=state.presentation)
+            figure = exact
     return Shown(state, runs, labels, averaged, figure, step)
 
 

@@ -373,3 +373,26 @@ def test_the_sidebar_shows_the_landscapes_formula_as_mathml(app):
     (formula,) = [e for e in app.get("bidi_component") if e.proto.component_name == "descent_lab_formula"]
     mathml = json.loads(formula.proto.json)["mathml"]
     assert mathml.startswith("<math") and "<mfrac>" in mathml  # x²/10 + 2y²
+
+
+def test_sessions_showing_the_same_state_share_one_chart_and_a_change_makes_a_new_one(monkeypatch):
+    """The chart's data is made once per state for every session (a class opening one link),
+    and what a changed setting draws is never another state's chart."""
+    from ui import compute
+
+    built = []
+    real = compute.comparison_spec
+    monkeypatch.setattr(compute, "comparison_spec", lambda *a, **k: built.append(1) or real(*a, **k))
+    compute.clear()
+    link = {"opt": ["sgd,lr=0.1,colour=0", "adam,lr=0.05,colour=1"], "steps": "60"}
+    first, second = open_app(link), open_app(link)
+    assert len(built) == 1
+    assert figures(first) == figures(second)
+    open_card(second, 0).number_input(key="card0.sgd.lr").set_value(0.02).run()
+    assert len(built) == 2
+    changed = paths(comparison(second))
+    assert not np.array_equal(changed["SGD"], paths(comparison(first))["SGD"])
+    assert np.array_equal(paths(comparison(open_app({**link, "opt": ["sgd,lr=0.02,colour=0",
+                                                                     "adam,lr=0.05,colour=1"]})))["SGD"],
+                          changed["SGD"])
+    assert len(built) == 2  # the third session's state is the second's: its chart again

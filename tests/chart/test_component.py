@@ -184,3 +184,26 @@ def test_apptest_sees_the_component_and_the_data_it_carries():
     again.run()
     assert not again.exception
     assert json.loads(again.get("bidi_component")[0].proto.json)["controls"] is False
+
+
+def test_a_figure_dict_is_sent_as_its_go_figure_would_be():
+    """The Compare page sends `comparison_spec`'s dicts straight to JSON; the browser must get
+    what `comparison_figure` (the same figure, validated) would have sent, NaN gaps included."""
+    from figures.animation import comparison_figure, comparison_spec
+    from landscapes import get_landscape
+    from optimizers import simulate
+
+    land = get_landscape("saddle")
+    runs = [simulate(land, "sgd", [(-1.0, 0.01), (0.5, 0.5)], 300, record="path", lr=0.3),  # runs off, diverges
+            simulate(land, "adam", [(-1.0, 0.5)], 80, record="path", lr=0.05)]
+    for options in ({}, {"averaged": [True, False], "frame": 7, "presentation": True}):
+        sent = chart.chart_data(comparison_spec(land, runs, **options), speed=2.0, report_step=True)
+        validated = chart.chart_data(comparison_figure(land, runs, **options), speed=2.0, report_step=True)
+        assert chart.figure_of(sent) == chart.figure_of(validated)
+        assert {k: v for k, v in sent.items() if k != "figure"} == {k: v for k, v in validated.items()
+                                                                   if k != "figure"}
+
+
+def test_a_non_finite_number_outside_the_arrays_is_sent_as_null():
+    data = chart.chart_data({"data": [{"type": "scatter", "x": [0.0, 1.0], "y": [float("nan"), 2.0]}]})
+    assert chart.figure_of(data)["data"][0]["y"] == [None, 2.0]
