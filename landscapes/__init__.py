@@ -11,10 +11,12 @@ from __future__ import annotations
 from .catalog import CATALOG
 from .core import Bounds, Landscape, Minimum, derive, x, y
 from .custom import DerivationTimeout, from_expression
+from .data import DATA_MODELS, DataLandscape, DataModel, MiniBatchView, data_landscape, data_names
 from .parser import FormulaError, formula_help, parse_formula
 
 __all__ = [
-    "Bounds", "DerivationTimeout", "FormulaError", "Landscape", "Minimum", "derive",
+    "DATA_MODELS", "Bounds", "DataLandscape", "DataModel", "DerivationTimeout", "FormulaError", "Landscape",
+    "MiniBatchView", "Minimum", "data_landscape", "data_names", "derive",
     "formula_help", "from_expression", "get_landscape", "landscape_names", "parse_formula", "x", "y",
 ]
 
