@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from landscapes import Landscape, get_landscape
+from landscapes import DataLandscape, Landscape, get_landscape
 
 from . import compiled
 from .backend import float_ops, numpy_ops
@@ -44,6 +44,8 @@ class Run:
     0, k, 2k, ... and T, listed in `path_steps`); record="full" adds
     ``grads (N, T, 2)`` (the gradient each step used, noise included) and ``states``
     (name -> (N, T, 2), the optimizer's state after each step).
+    With `batch_size` (mini-batch SGD on a data landscape), `batches` is ``(N, T, B)``: the
+    samples each start's step t used (−1 pads a short last batch); losses are the full loss.
     """
 
     landscape: Landscape
@@ -65,6 +67,9 @@ class Run:
     states: dict[str, np.ndarray] = field(default_factory=dict)
     every: int = 1
     backend: str = "numpy"
+    batch_size: int | None = None
+    shuffle: bool = False
+    batches: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
@@ -130,10 +135,11 @@ def get_optimizer(name: str) -> Optimizer:
                                   f"{', '.join(OPTIMIZERS)}") from None
 
 
-def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
+def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | None, *,
              schedule: dict[str, Any] | None = None, noise: float = 0.0, seed: int = 0,
              record: str = "full", tol: float | None = None, every: int = 1,
-             backend: str = "auto", **hyperparameters: Any) -> Run:
+             backend: str = "auto", batch_size: int | None = None, shuffle: bool = False,
+             epochs: int | None = None, **hyperparameters: Any) -> Run:
     """Run `optimizer` for `steps` steps from every start at once.
 
     Hyperparameters are torch.optim's keywords with torch's defaults (see
@@ -154,6 +160,14 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
     and the kernel is ready, else NumPy while the kernel compiles in the background).
     Coupled optimizers (Newton) always run on NumPy; `Run.backend` says which ran.
 
+    Mini-batch SGD, on a data landscape only (`landscapes.data_landscape`): ``batch_size=B``
+    steps each start on the mean gradient of B samples, visited as torch's
+    ``DataLoader(batch_size=B, shuffle=shuffle)`` would (every sample once per epoch, the last
+    batch shorter if B does not divide M; with `shuffle`, a fresh permutation per epoch and
+    per start, drawn from an independent stream of `seed`). ``epochs=E`` runs E passes
+    (steps = E·⌈M/B⌉; give `steps` as None or that number). Recorded losses are the full
+    loss; `tol` tests the mini-batch gradient. NumPy path only.
+
     >>> run = simulate("rosenbrock", "adam", starts=[(-1.5, 2.0)], steps=300, lr=0.05)
     >>> run.points.shape
     (1, 301, 2)
@@ -162,6 +176,9 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
     spec = get_optimizer(optimizer)
     start_points = _check_starts(starts)
     groups, group_of_start, values = _per_start(spec, hyperparameters, len(start_points))
+    minibatch = batch_size is not None or epochs is not None
+    if minibatch:
+        batch_size, steps = _check_batches(land, batch_size, shuffle, epochs, steps, backend)
     steps = _check_steps(steps)
     noise = _check_nonnegative("noise", noise)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -182,7 +199,11 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
     n = len(start_points)
 
     kernel = plan = None
-    if backend != "numpy" and spec.elementwise:
+    batches = None
+    if minibatch:  # the batch loop below, seeing the landscape through the batches
+        batches = land.batch_order(batch_size, steps, n, bool(shuffle),
+                                   np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(1)[0]))
+    if backend != "numpy" and spec.elementwise and not minibatch:
         large = n * max(steps, 1) >= AUTO_MIN_WORK and n >= AUTO_MIN_STARTS_PER_SETTING * len(groups)
         kernel, plan = _compiled_kernel(land, spec, groups, group_lrs, record, noise > 0, tol is not None,
                                         backend, large)
@@ -190,7 +211,7 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
         trace = compiled.run_kernel(kernel, plan, start_points, group_of_start, steps, noise, rng,
                                     record, tol, every)
         used = "compiled"
-    elif n == 1 and spec.elementwise:
+    elif n == 1 and spec.elementwise and not minibatch:
         rule = spec.build(float_ops, **groups[0], **extra)
         trace = _run_single(land, rule, start_points[0], lrs, noise, rng, record, tol)
         if every > 1 and record != "final":
@@ -199,11 +220,12 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int, *,
         used = "numpy"
     else:
         rules = [spec.build(numpy_ops, **g, **extra) for g in groups]
-        trace = _run_batch(land, rules, group_of_start, start_points, group_lrs, noise, rng, record, tol, every)
+        seen = land if batches is None else land.batch_view(batches)
+        trace = _run_batch(seen, rules, group_of_start, start_points, group_lrs, noise, rng, record, tol, every)
         used = "numpy"
     return Run(landscape=land, optimizer=spec.name, hyperparameters=values, schedule=schedule,
                noise=noise, seed=int(seed), starts=start_points, lrs=lrs, every=every, backend=used,
-               **trace)
+               batch_size=batch_size, shuffle=bool(shuffle) if minibatch else False, batches=batches, **trace)
 
 
 def _compiled_kernel(land: Landscape, spec: Optimizer, groups: list[dict[str, Any]], group_lrs: np.ndarray,
@@ -515,6 +537,34 @@ def _check_starts(starts) -> np.ndarray:
     if not np.isfinite(points).all():
         raise HyperparameterError("every start must be a finite (x, y)")
     return points
+
+
+def _check_batches(land: Landscape, batch_size, shuffle, epochs, steps, backend: str) -> tuple[int, int]:
+    """(batch size, steps) of a mini-batch run, or a HyperparameterError saying what is wrong."""
+    if not isinstance(land, DataLandscape):
+        raise HyperparameterError(f"batch_size and epochs need a data landscape (landscapes.data_landscape); "
+                                  f"{land.title!r} is a formula with no samples to batch")
+    if backend == "compiled":
+        raise HyperparameterError("mini-batch runs use the NumPy path: pass backend='numpy' or 'auto'")
+    m = land.samples
+    if batch_size is None:
+        batch_size = m
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= m:
+        raise HyperparameterError(f"batch_size must be a whole number in [1, {m}] (the dataset's size), "
+                                  f"got {batch_size!r}")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise HyperparameterError(f"shuffle must be True or False, got {shuffle!r}")
+    if epochs is not None:
+        per_epoch = math.ceil(m / batch_size)
+        whole = not isinstance(epochs, bool) and isinstance(epochs, (int, np.integer))
+        if not whole or not 0 <= epochs * per_epoch <= MAX_STEPS:
+            raise HyperparameterError(f"epochs must be a whole number ≥ 0 with epochs·⌈{m}/{batch_size}⌉ ≤ "
+                                      f"{MAX_STEPS} steps, got {epochs!r}")
+        if steps is not None and steps != epochs * per_epoch:
+            raise HyperparameterError(f"{epochs} epochs of {per_epoch} batches are {epochs * per_epoch} steps, "
+                                      f"not steps={steps!r}: give one of them")
+        steps = int(epochs) * per_epoch
+    return int(batch_size), steps
 
 
 def _check_steps(steps) -> int:
