@@ -26,6 +26,7 @@ import sympy as sp
 
 from .core import Landscape, Minimum, x, y
 
+BLOCK_ELEMENTS = 1 << 16  # points × samples evaluated at once by the full-data functions
 # A per-sample function of the parameters (px, py: arrays) and one sample's data (its feature
 # columns and its target, arrays broadcasting against px), elementwise: one value per sample.
 SampleFunction = Callable[..., Any]
@@ -216,11 +217,26 @@ class DataLandscape(Landscape):
 
     # -- the full mean: the Landscape's numeric functions --------------------------------
     def loss(self, px, py) -> np.ndarray:
-        return np.asarray(self.sample_losses(px, py).mean(-1))
+        return self._in_blocks(lambda bx, by: (self.sample_losses(bx, by).mean(-1),), px, py)[0]
 
     def gradient(self, px, py) -> tuple[np.ndarray, np.ndarray]:
-        gx, gy = self.sample_gradients(px, py)
-        return gx.mean(-1), gy.mean(-1)
+        def mean_gradient(bx, by):
+            gx, gy = self.sample_gradients(bx, by)
+            return gx.mean(-1), gy.mean(-1)
+        gx, gy = self._in_blocks(mean_gradient, px, py)
+        return gx, gy
+
+    def _in_blocks(self, function: Callable, px, py) -> tuple[np.ndarray, ...]:
+        """`function` of the points, evaluated on blocks of points when there are many (a contour's
+        grid): the (points × samples) temporaries then fit in cache, 5-10× faster. Each point's
+        mean is computed alone, so blocks change no bit."""
+        px, py = np.broadcast_arrays(np.asarray(px, dtype=float), np.asarray(py, dtype=float))
+        block = max(1, BLOCK_ELEMENTS // self.samples)
+        if px.size <= block:
+            return function(px, py)
+        flat_x, flat_y = px.ravel(), py.ravel()
+        parts = [function(flat_x[i:i + block], flat_y[i:i + block]) for i in range(0, px.size, block)]
+        return tuple(np.concatenate(pieces).reshape(px.shape) for pieces in zip(*parts, strict=True))
 
     def value_and_gradient(self, px, py) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         gx, gy = self.gradient(px, py)
