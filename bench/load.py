@@ -231,6 +231,11 @@ class Student:
             elif kind == "new_session":
                 self.page_hash = message.new_session.page_script_hash
                 self.config = message.new_session.config  # what the server told the browser of its settings
+            elif kind == "navigation":
+                # The page the script ran (st.navigation picked it): the browser sends its hash with
+                # every rerun. new_session's is app.py's; sent back, it reads as a page switch, and
+                # Streamlit drops the page's widget states, the chart's with them (a click was lost).
+                self.page_hash = message.navigation.page_script_hash or self.page_hash
             elif kind == "page_info_changed":
                 self.query = message.page_info_changed.query_string
             elif kind == "script_finished":
