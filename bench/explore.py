@@ -1,0 +1,94 @@
+"""Benchmarks of the Explore library (DESIGN §7): `python -m bench.explore` prints the README's table.
+
+Budgets: a basin map of 200 × 200 starts × 500 steps ≤ 0.1 s of compute, a sweep of 100 × 100
+settings × 500 steps ≤ 0.1 s, ≤ 200 MB. Each figure is the best of its rounds with the worst beside
+it (the machine is shared); the plain `simulate` call of the same starts with one setting is timed in
+the same rounds, so the ratio says what the map or the sweep adds on top of the engine. A "cold" sweep
+uses settings the process has not seen (a new grid each round): what a zoom costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+
+import numpy as np
+
+from explore import basin_map, sweep
+from landscapes import get_landscape
+from optimizers import simulate
+
+RESOLUTION, SETTINGS, STEPS = 200, 100, 500
+
+
+def timed(function) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def peak_mb(function) -> float:
+    tracemalloc.start()
+    function()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--numpy", action="store_true", help="also time the NumPy backend (the sweep: ~40 s)")
+    options = parser.parse_args()
+    himmelblau, quadratic = get_landscape("himmelblau"), get_landscape("quadratic")
+    grid = np.stack([a.ravel() for a in np.meshgrid(np.linspace(-5, 5, RESOLUTION),
+                                                    np.linspace(-5, 5, RESOLUTION))], axis=1)
+    settings = {"lr": 0.01, "momentum": 0.9}
+
+    def basins(backend="compiled"):
+        return basin_map(himmelblau, "sgd", RESOLUTION, STEPS, backend=backend, **settings)
+
+    def plain_batch():
+        return simulate(himmelblau, "sgd", grid, STEPS, record="final", tol=1e-3, backend="compiled", **settings)
+
+    def momentum_sweep(shift=0.0, backend="compiled", metric="final_loss"):
+        return sweep(quadratic, "sgd", [(-4.0, 2.0)], STEPS,
+                     {"lr": np.logspace(-3, 0, SETTINGS) * (1 + shift), "momentum": np.linspace(0, 0.99, SETTINGS)},
+                     metric=metric, backend=backend)
+
+    one_setting = np.tile([(-4.0, 2.0)], (SETTINGS * SETTINGS, 1))
+
+    def plain_sweep_batch():
+        return simulate(quadratic, "sgd", one_setting, STEPS, record="final", tol=1e-3, backend="compiled",
+                        lr=0.1, momentum=0.5)
+
+    first_map, result = timed(basins)  # compiles the kernel, or loads it from the on-disk cache
+    assert result.backend == "compiled"
+    first_sweep, _ = timed(momentum_sweep)
+    rows = {"basin map": [], "same starts, plain simulate": [], "sweep (settings seen)": [],
+            "sweep (new settings)": [], "same count, one setting": []}
+    for round_ in range(options.rounds):
+        rows["basin map"].append(timed(basins)[0])
+        rows["same starts, plain simulate"].append(timed(plain_batch)[0])
+        rows["sweep (settings seen)"].append(timed(momentum_sweep)[0])
+        rows["sweep (new settings)"].append(timed(lambda r=round_: momentum_sweep(1e-6 * (r + 1)))[0])
+        rows["same count, one setting"].append(timed(plain_sweep_batch)[0])
+    print(f"first basin map (kernel load or compile): {first_map:.2f} s; first sweep: {first_sweep:.2f} s")
+    print(f"| {'work':<34} | best (s) | worst (s) | vs budget 0.1 s |")
+    print(f"|{'-' * 36}|---------:|----------:|----------------:|")
+    for name, times in rows.items():
+        print(f"| {name:<34} | {min(times):8.3f} | {max(times):9.3f} | {min(times) / 0.1:14.2f}× |")
+    print(f"basin map / plain simulate: {min(rows['basin map']) / min(rows['same starts, plain simulate']):.2f}; "
+          f"sweep seen / one setting: {min(rows['sweep (settings seen)']) / min(rows['same count, one setting']):.2f}; "
+          f"sweep new / one setting: {min(rows['sweep (new settings)']) / min(rows['same count, one setting']):.1f}")
+    print(f"peak memory: basin map {peak_mb(basins):.0f} MB, sweep {peak_mb(momentum_sweep):.0f} MB, "
+          f"sweep with metric='rate' (paths kept) {peak_mb(lambda: momentum_sweep(metric='rate')):.0f} MB")
+    if options.numpy:
+        numpy_map, _ = timed(lambda: basins("numpy"))
+        numpy_sweep, _ = timed(lambda: momentum_sweep(0.5, "numpy"))
+        print(f"NumPy backend: basin map {numpy_map:.2f} s, sweep {numpy_sweep:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
