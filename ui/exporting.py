@@ -97,13 +97,14 @@ def failure_reason(error: BaseException) -> str:
 
 
 def export_panel(figure: go.Figure | Callable[[], go.Figure] | None, runs: Sequence[Run], labels: Sequence[str],
-                 landscape: Landscape, state: CompareState, step: int | None = None) -> None:
+                 landscape: Landscape, state: CompareState, step: int | None = None,
+                 animated: bool | None = None) -> None:
     """Pick a format, make the file (spinner), download it. A made file is kept until the
     state changes, so reruns do not redo the work and a stale file is never offered.
-    `figure`: the view's figure, or a function that builds it (the animated contour view)."""
+    `figure`: the view's figure, or a function that builds it, then `animated`: whether it has
+    frames (see `makers`)."""
     if figure is None:
         return
-    animated = not isinstance(figure, go.Figure) or bool(figure.frames)
     available = makers(figure, runs, labels, landscape, step, animated)
     version = hashlib.sha1(json.dumps([to_query(state), step], sort_keys=True).encode()).hexdigest()
     with st.popover("Export", icon=":material/download:", width="stretch"):

@@ -37,8 +37,9 @@ class Shown:
     runs: list[Run]
     labels: list[str]
     averaged: list[bool]
-    figure: go.Figure | Callable[[], go.Figure] | None  # the view's figure, or how to build it (for the files)
+    figure: Callable[[], go.Figure] | None  # how to build the view's exact figure (for the files)
     step: int | None  # the step on screen, as the chart last reported it
+    animated: bool  # the view has frames (GIF and MP4 are offered)
 
 
 def show(where, state: CompareState, landscape: Landscape) -> Shown:
@@ -58,9 +59,13 @@ def show(where, state: CompareState, landscape: Landscape) -> Shown:
         if not runs:
             st.info("Add an optimizer (in the sidebar) to see its path.")
         elif state.view == "surface":
-            figure = surface_figure(landscape, runs, labels=labels, slots=slots, bounds=state.bounds,
-                                    presentation=state.presentation)
-            st.plotly_chart(figure, key="compare.surface")
+            st.plotly_chart(surface_figure(landscape, runs, labels=labels, slots=slots, bounds=state.bounds,
+                                           presentation=state.presentation), key="compare.surface")
+
+            def exact_surface() -> go.Figure:  # every point of every path, for the files
+                return surface_figure(landscape, runs, labels=labels, slots=slots, bounds=state.bounds,
+                                      presentation=state.presentation, max_points=None)
+            figure = exact_surface
         else:
             data = compute.comparison_chart_data(state, landscape, runs, labels, slots, averaged, FRAME_MS)
             step = widgets.comparison_chart(data, CHART_KEY, landscape)
@@ -70,7 +75,7 @@ def show(where, state: CompareState, landscape: Landscape) -> Shown:
                                          log_loss=state.log_loss, bounds=state.bounds, frame_duration=FRAME_MS,
                                          presentation=state.presentation)
             figure = exact
-    return Shown(state, runs, labels, averaged, figure, step)
+    return Shown(state, runs, labels, averaged, figure, step, animated=state.view != "surface")
 
 
 # -- state ---------------------------------------------------------------------------------
@@ -110,6 +115,6 @@ if shown.runs:
 with share_column:
     widgets.copy_link(session.share_url(state))
 with files_column:
-    export_panel(shown.figure, shown.runs, shown.labels, landscape, state, shown.step)
+    export_panel(shown.figure, shown.runs, shown.labels, landscape, state, shown.step, animated=shown.animated)
 
 session.save(state)

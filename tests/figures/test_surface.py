@@ -79,3 +79,53 @@ def test_paths_take_their_runs_slot_colour_and_appear_once_in_the_legend(quadrat
     figure = surface_figure(quadratic, runs, labels=["first", "second"], slots=[4, 1]).to_dict()
     assert [t["line"]["color"] for t in paths(figure)] == [PALETTE[4], PALETTE[4], PALETTE[1]]
     assert [t["name"] for t in paths(figure) if t["showlegend"]] == ["first", "second"]
+
+
+@pytest.fixture(scope="module")
+def largest():
+    """The largest state a URL allows: 16 optimizers × 12 starts × 2000 steps on Rosenbrock."""
+    from ui.state import MAX_CARDS, MAX_STARTS, MAX_STEPS
+
+    land = get_landscape("rosenbrock")
+    starts = [(-1.8 + 0.3 * k, 2.5 - 0.25 * k) for k in range(MAX_STARTS)]
+    runs = [simulate(land, "adam", starts, MAX_STEPS, record="path", lr=0.002 * (1 + k)) for k in range(MAX_CARDS)]
+    return land, runs
+
+
+def test_the_largest_state_draws_what_a_screen_shows_and_exports_every_point(largest, array):
+    from figures.surface import MAX_RESOLUTION, SCREEN_POINTS
+
+    land, runs = largest
+    shown = surface_figure(land, runs, resolution=400)
+    drawn = paths(shown.to_dict())
+    assert len(drawn) == 16 * 12  # every path is still drawn
+    assert sum(len(array(t["x"])) for t in drawn) <= SCREEN_POINTS
+    assert len(shown.data[0].z) == MAX_RESOLUTION  # the mesh too
+    assert len(shown.to_json()) < 2_000_000  # what st.plotly_chart sends: 16 MB with every point
+    starts = [(run, s) for run in runs for s in range(len(run.points))]
+    for trace, (run, s) in zip(drawn, starts, strict=True):  # each path from its start to where it ended
+        for end in (0, -1):
+            assert array(trace["x"])[end] == run.points[s, end, 0] and array(trace["z"])[end] == run.losses[s, end]
+    exact = paths(surface_figure(land, runs, max_points=None).to_dict())
+    for trace, (run, s) in zip(exact, starts, strict=True):
+        np.testing.assert_array_equal(array(trace["x"]), run.points[s, :, 0])
+
+
+def test_a_thinned_path_keeps_every_point_a_screen_tells_apart():
+    from figures.surface import SCREEN_CELLS, screen_steps
+
+    view = ((-1.0, 1.0), (-1.0, 1.0))
+    t = np.linspace(0, 1, 2001)
+    spiral = np.column_stack([np.exp(-6 * t) * np.cos(40 * t), np.exp(-6 * t) * np.sin(40 * t)])
+    spiral[500:520] = np.nan  # out of the view for a while
+    steps = screen_steps(spiral, view, budget=10_000)
+    assert steps[0] == 0 and steps[-1] == 2000 and np.all(np.diff(steps) > 0)
+    assert np.isnan(spiral[steps, 0]).sum() == 1  # the gap is kept, once
+    kept = spiral[steps]
+    dropped = np.setdiff1d(np.arange(2001), steps)
+    # every dropped point lies in the screen cell of the kept point before it
+    before = steps[np.searchsorted(steps, dropped) - 1]
+    cell = lambda p: np.floor((p + 1.0) * SCREEN_CELLS / 2)  # noqa: E731
+    np.testing.assert_array_equal(cell(spiral[dropped]), cell(spiral[before]))
+    assert len(kept) < 2001
+    assert len(screen_steps(spiral, view, budget=100)) <= 100
