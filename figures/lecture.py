@@ -28,13 +28,23 @@ ARROW_KINDS = ("momentum", "first_moment", "gradient", "update", "lookahead")
 # The `arrows` option's names: "velocity" switches on both the velocity and the first moment.
 ARROW_OPTIONS = {"gradient": ("gradient",), "velocity": ("momentum", "first_moment"), "update": ("update",),
                  "lookahead": ("lookahead",), "accumulator": ("accumulator",)}
+# Legend names, short so the legend is one or two rows at 1280×720; ARROW_MEANINGS says them in full.
 ARROW_NAMES = {
-    "momentum": "momentum: the velocity carried in",
+    "momentum": "velocity",
+    "first_moment": "−η m̂",
+    "gradient": "−η∇f",
+    "update": "Δθ",
+    "lookahead": "look-ahead",
+    "accumulator": "√v box",
+}
+ARROW_MEANINGS = {
+    "momentum": "velocity: the momentum carried in",
     "first_moment": "−η m̂: the first moment's step, before the division",
     "gradient": "−η∇f: the plain gradient step",
     "update": "Δθ: the update taken",
-    "lookahead": "look-ahead point: Nesterov's gradient is taken here",
-    "accumulator": "box: side ∝ the denominator √(accumulator), per coordinate",
+    "lookahead": "look-ahead: the point where Nesterov's gradient is taken",
+    "accumulator": "√v box: its sides ∝ each coordinate's denominator √(accumulator)",
+    "axes": "axes: the exact Hessian's eigenvectors at θ, lengths ∝ 1/√|λ| (dotted where λ ≤ 0)",
 }
 ARROW_COLOURS = {"momentum": "#1B7837", "first_moment": "#1B7837", "gradient": "#B2182B", "update": "#111111",
                  "lookahead": "#762A83", "accumulator": "#2166AC"}
@@ -77,7 +87,8 @@ def lecture_figure(landscape: Landscape, runs: Sequence[Run], *, step: int | Non
                    arrows: Sequence[str] = ("gradient", "velocity", "update", "lookahead"),
                    scale: float | None = None, presentation: bool = False, bounds: Bounds | None = None,
                    labels: Sequence[str] | None = None, slots: Sequence[int] | None = None,
-                   accumulator: bool = True, max_frames: int = 400, height: int | None = None) -> go.Figure:
+                   accumulator: bool = True, max_frames: int = 400, height: int | None = None,
+                   eigen_axes: int | None = None, title: str | None = None) -> go.Figure:
     """The contour with every run's path and, at the current point of each start, its update
     taken apart in arrows; one frame per step, named by the step ("0", "1", …).
 
@@ -96,6 +107,11 @@ def lecture_figure(landscape: Landscape, runs: Sequence[Run], *, step: int | Non
       proportional to that coordinate's denominator (√G, √v̂, …): a tall box is a damped y.
     - `step`: the step the figure opens at (default 0); frames: every step up to `max_frames`.
     - `labels`, `slots`: legend names and palette slots per run, as in `comparison_figure`.
+    - `title`: the figure's title (default: the landscape's; "" for none, the page says it).
+    - `eigen_axes`: the index of a run whose current point (first start) gets the exact
+      Hessian's eigenvectors there drawn as two axes, moving with the step (`eigen_axes_at`):
+      the long axis along the smaller |λ|, lengths ∝ 1/√|λ| like the local quadratic's level
+      ellipse, solid where λ > 0 and dotted where λ ≤ 0 (a saddle's downhill direction).
     """
     labels = list(labels) if labels is not None else legend_labels(runs)
     slots = list(slots) if slots is not None else list(range(len(runs)))
@@ -115,15 +131,17 @@ def lecture_figure(landscape: Landscape, runs: Sequence[Run], *, step: int | Non
             static.append(_path(path, label, slot, index, start, sizes))
     static.append(_markers([p for d in vectors for p in d.points[:, 0]], "starts", "circle-open", "black", sizes))
     static.append(_markers([(m.x, m.y) for m in landscape.minima], "minima", "star", "white", sizes))
-    static.append(_note(_scale_text(scale), sizes))
-    if box_scale is not None:
-        static.append(_note(_box_text(box_scale, vectors), sizes))
+    notes = [_scale_text(scale)] + ([_box_text(box_scale, vectors)] if box_scale is not None else [])
 
     moving = _lecture_moving(vectors, kinds, scale, box_scale, slots, sizes)
+    updates = _lecture_updates(vectors, kinds, scale, box_scale)
+    if eigen_axes is not None:
+        axes = eigen_axes_at(landscape, vectors[eigen_axes].points[0], bounds)
+        moving += _axes_traces(sizes)
+        updates += [_axes_update(axes, i) for i in range(4)]
     first = len(static)
     indices = list(range(first, first + len(moving)))
-    frames = [{"name": str(int(k)), "traces": indices,
-               "data": [trace(int(k)) for trace in _lecture_updates(vectors, kinds, scale, box_scale)]}
+    frames = [{"name": str(int(k)), "traces": indices, "data": [trace(int(k)) for trace in updates]}
               for k in shown]
     opening = frames[current]["data"]
     for trace, update in zip(moving, opening, strict=True):
@@ -133,18 +151,89 @@ def lecture_figure(landscape: Landscape, runs: Sequence[Run], *, step: int | Non
         height = int(np.clip(520 * (y1 - y0) / (x1 - x0) + 200, 420, 760))
         if presentation:
             height = max(height, 680)
-    layout = _layout(landscape.title, sizes, height, len(shown))
+    layout = _layout(landscape.title if title is None else title, sizes, height, len(shown))
+    # What a length means, in the title's row (the legend stays one or two rows at 1280×720).
+    layout["annotations"] = [{"name": "scale", "text": " · ".join(notes), "showarrow": False, "x": 1,
+                              "xref": "paper", "xanchor": "right", "y": 1, "yref": "paper", "yanchor": "bottom",
+                              "font": {"size": sizes.legend}}]
     layout.update({
         "xaxis": {"range": [x0, x1], "title": {"text": "x", "font": {"size": sizes.axis_title}},
                   "constrain": "domain", "showgrid": False, "zeroline": False,
                   "tickfont": {"size": sizes.ticks}},
         "yaxis": {"range": [y0, y1], "title": {"text": "y", "font": {"size": sizes.axis_title}}, "scaleanchor": "x",
-                  "constrain": "domain", "showgrid": False, "zeroline": False, "tickfont": {"size": sizes.ticks}},
+                  "constrain": "domain", "constraintoward": "bottom",
+                  "showgrid": False, "zeroline": False, "tickfont": {"size": sizes.ticks}},
         "images": [contour_image(landscape, bounds)],
-        "meta": {SCALE_META: scale, BOX_META: box_scale, "opening_step": int(shown[current])},
+        "meta": {SCALE_META: scale, BOX_META: box_scale, "opening_step": int(shown[current]),
+                 "eigen_axes": eigen_axes},
         "sliders": [_slider(shown, current, sizes)],
     })
     return go.Figure(data=[*static, *moving], layout=layout, frames=frames, _validate=False)
+
+
+AXES_SHARE = 0.12  # the long eigen-axis: half of it is this fraction of the view's shorter side
+AXES_RATIO = 4.0   # the short axis is at least 1/AXES_RATIO of the long one
+AXES_COLOURS = ("#E08214", "#8073AC")  # e₁ (smaller λ), e₂ (larger λ)
+
+
+def eigen_axes_at(landscape: Landscape, points: np.ndarray, bounds: Bounds) -> dict[str, np.ndarray]:
+    """The exact Hessian's eigen-decomposition at each of `points` (T+1, 2), drawn as axes:
+    ``eigenvalues`` (T+1, 2) ascending, ``vectors`` (T+1, 2, 2) (column i: unit eigenvector i)
+    and ``half`` (T+1, 2): each axis' half-length, ∝ 1/√|λ| (the local quadratic's level
+    ellipse), the longer `AXES_SHARE` of the view's shorter side, the shorter at least
+    1/`AXES_RATIO` of it. NaN where the point or its Hessian is not finite."""
+    points = np.asarray(points, dtype=float)
+    count = len(points)
+    eigenvalues = np.full((count, 2), np.nan)
+    vectors = np.full((count, 2, 2), np.nan)
+    finite = np.isfinite(points).all(axis=1)
+    if finite.any():
+        with np.errstate(all="ignore"):
+            hxx, hxy, hyy = (np.broadcast_to(np.asarray(v, dtype=float), (int(finite.sum()),))
+                             for v in landscape.hessian(points[finite, 0], points[finite, 1]))
+        hessians = np.stack([np.stack([hxx, hxy], -1), np.stack([hxy, hyy], -1)], -2)
+        usable = np.isfinite(hessians).all(axis=(1, 2))
+        where = np.flatnonzero(finite)[usable]
+        if len(where):
+            values, columns = np.linalg.eigh(hessians[usable])
+            eigenvalues[where], vectors[where] = values, columns
+    side = min(bounds[0][1] - bounds[0][0], bounds[1][1] - bounds[1][0])
+    with np.errstate(all="ignore"):
+        magnitude = np.abs(eigenvalues)
+        inverse_root = 1 / np.sqrt(np.maximum(magnitude, 1e-300))
+        relative = inverse_root / inverse_root.max(axis=1, keepdims=True)
+        half = AXES_SHARE * side * np.clip(relative, 1 / AXES_RATIO, 1)
+    return {"eigenvalues": eigenvalues, "vectors": vectors, "half": half, "points": points}
+
+
+def _axes_traces(sizes: Look) -> list[dict]:
+    """Four moving traces: e₁ and e₂, each solid (λ > 0) and dotted (λ ≤ 0); one legend entry."""
+    traces = []
+    for i in range(2):
+        for positive in (True, False):
+            traces.append({"type": "scatter", "mode": "lines", "legendgroup": "eigen_axes",
+                           "name": "Hessian axes",
+                           "showlegend": i == 0 and positive, "hoverinfo": "skip",
+                           "line": {"color": AXES_COLOURS[i], "width": sizes.line * 0.75,
+                                    "dash": "solid" if positive else "dot"},
+                           "xaxis": "x", "yaxis": "y"})
+    return traces
+
+
+def _axes_update(axes: dict[str, np.ndarray], trace: int):
+    """Trace `trace` of `_axes_traces` (axis trace // 2, solid if trace is even) at step k."""
+    index, positive = trace // 2, trace % 2 == 0
+
+    def update(k: int) -> dict:
+        k = min(k, len(axes["points"]) - 1)
+        value, half = axes["eigenvalues"][k, index], axes["half"][k, index]
+        if not (np.isfinite(value) and np.isfinite(half)) or (value > 0) != positive:
+            return {"x": [None, None], "y": [None, None]}
+        centre, direction = axes["points"][k], axes["vectors"][k, :, index]
+        ends = [centre - half * direction, centre + half * direction]
+        return {"x": [_number(e[0]) for e in ends], "y": [_number(e[1]) for e in ends]}
+
+    return update
 
 
 def arrow_segments(bases: np.ndarray, vectors: np.ndarray, scale: float) -> tuple[list, list]:
@@ -293,14 +382,14 @@ def _box_scale(vectors: Sequence[StepVectors], bounds: Bounds) -> float | None:
 
 def _scale_text(scale: float) -> str:
     if scale == 1:
-        return "arrows at true length: an arrow 1 long is a step of 1 in θ"
-    return f"arrows ×{scale:g}: an arrow 1 long is a step of {1 / scale:.3g} in θ"
+        return "arrows at true length"
+    return f"arrows ×{scale:g} (1 long = {1 / scale:.3g} in θ)"
 
 
 def _box_text(box_scale: float, vectors: Sequence[StepVectors]) -> str:
     symbols = sorted({ACCUMULATOR_SYMBOLS[d.accumulator] for d in vectors if d.accumulator})
     name = " / ".join(f"√{s}" if s != "u" else s for s in symbols)
-    return f"box: a side 1 long is a denominator {name} of {1 / box_scale:.3g}"
+    return f"box side 1 = {name} of {1 / box_scale:.3g}"
 
 
 def _inside(points: np.ndarray, bounds: Bounds) -> np.ndarray:
@@ -334,12 +423,6 @@ def _markers(points: Sequence, name: str, symbol: str, fill: str, sizes: Look) -
             "hovertemplate": name + " (%{x:.3g}, %{y:.3g})<extra></extra>", "xaxis": "x", "yaxis": "y"}
 
 
-def _note(text: str, sizes: Look) -> dict:
-    """A legend line that says something (a scale): a trace with no points."""
-    return {"type": "scatter", "x": [None], "y": [None], "mode": "lines", "name": text, "showlegend": True,
-            "legendrank": 3000, "line": {"color": "rgba(0,0,0,0)"}, "hoverinfo": "skip", "xaxis": "x", "yaxis": "y"}
-
-
 def _number(value) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
@@ -349,10 +432,13 @@ def _layout(title: str, sizes: Look, height: int, frames: int) -> dict:
     below = 2.6 * sizes.ticks + 1.6 * sizes.axis_title + 10
     return {
         "height": height, "font": {"size": sizes.ticks}, "plot_bgcolor": "white", "hovermode": "closest",
-        "margin": {"l": 20, "r": 20, "t": int(2.2 * sizes.title + 16), "b": int(below + 3.6 * sizes.ticks + 40)},
+        "margin": {"l": 20, "r": 20, "t": int(2.2 * sizes.title + 16 if title else 1.6 * sizes.legend + 8),
+                   "b": int(below + 3.6 * sizes.ticks + 40)},
         "title": {"text": title, "x": 0.01, "xanchor": "left", "y": 1, "yref": "container", "yanchor": "top",
                   "pad": {"t": 12}, "font": {"size": sizes.title}},
-        "legend": {"orientation": "h", "x": 0.0, "xanchor": "left", "y": 0, "yanchor": "bottom", "yref": "container",
+        # Under the x-axis title (paper units: the plot area's height is what is left of `height`).
+        "legend": {"orientation": "h", "x": 0.0, "xanchor": "left", "yanchor": "top", "yref": "paper",
+                   "y": -(2.2 * sizes.ticks + 1.2 * sizes.axis_title + 8) / max(height - 2.2 * sizes.title - 90, 120),
                    "font": {"size": sizes.legend}, "groupclick": "togglegroup"},
     }
 
@@ -466,7 +552,7 @@ def state_figure(runs: Sequence[Run], *, step: int | None = None, presentation: 
     figure.update_layout(height=height or (180 * len(panels) + 120) * (1.3 if presentation else 1),
                          font={"size": sizes.ticks}, plot_bgcolor="white",
                          margin={"l": 20, "r": 20, "t": 40, "b": 40}, hovermode="closest",
-                         legend={"orientation": "h", "y": -0.06, "yanchor": "top", "font": {"size": sizes.legend}},
+                         showlegend=False,  # the contour's legend names the runs, in the same colours
                          sliders=[_slider(shown, current, sizes)])
     return figure
 

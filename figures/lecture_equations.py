@@ -176,7 +176,45 @@ def equations_at(run: Run, start: int, step: int, *, data: StepVectors | None = 
             pieces.append(f"{text} = {result}" if result and result != substitute(rhs, table) else text)
         if pieces:
             lines.append(r", \quad ".join(pieces))
+    if spec.needs_landscape:
+        lines[:0] = newton_lines(run, start, step)
     lines.append(r"\text{effective step } -\Delta\theta_t / g_t = " + vector(data.effective_step[start, step]))
+    return lines
+
+
+def newton_parts(run: Run, start: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """At θ_step: the exact Hessian H (2, 2), its eigenvalues (2,) ascending, and the Newton step
+    d = −(H + δI)⁻¹∇f (2,) before the learning rate (None where H + δI is singular)."""
+    theta = run.points[start, step]
+    hxx, hxy, hyy = (float(np.asarray(v)) for v in run.landscape.hessian(np.float64(theta[0]),
+                                                                          np.float64(theta[1])))
+    hessian = np.array([[hxx, hxy], [hxy, hyy]])
+    damped = hessian + float(run.hyperparameters.get("damping", 0.0)) * np.eye(2)
+    try:
+        newton = -np.linalg.solve(damped, run.grads[start, step])
+    except np.linalg.LinAlgError:
+        newton = None
+    return hessian, np.linalg.eigvalsh(hessian), newton
+
+
+def newton_lines(run: Run, start: int, step: int) -> list[str]:
+    """Newton's step taken apart at step `step`: H and its eigenvalues (a negative one: −H⁻¹∇f
+    need not go downhill; damping δ shifts them all by δ), and d = −(H + δI)⁻¹∇f, the step before η."""
+    hessian, eigenvalues, newton = newton_parts(run, start, step)
+    damping = float(run.hyperparameters.get("damping", 0.0))
+    shown = eigenvalues + damping
+    kind = (r"\text{ (positive definite)}" if shown[0] > 0
+            else r"\text{ (not positive definite: } d \text{ need not go downhill)}")
+    spectrum = rf"\lambda(H) = {number(eigenvalues[0])},\ {number(eigenvalues[1])}"
+    if damping:
+        spectrum += rf", \quad \lambda(H + \delta I) = {number(shown[0])},\ {number(shown[1])}"
+    lines = [rf"H = \nabla^2 f(\theta_{{t-1}}) = {matrix(hessian)}", spectrum + kind]
+    inverse = r"(H + \delta I)^{-1}" if damping else r"H^{-1}"
+    if newton is None:
+        lines.append(r"H + \delta I \text{ is singular: no Newton step}" if damping
+                     else r"H \text{ is singular: no Newton step}")
+    else:
+        lines.append(rf"d_t = -{inverse} \nabla f(\theta_{{t-1}}) = {vector(newton)}")
     return lines
 
 

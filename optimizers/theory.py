@@ -101,6 +101,12 @@ class QuadraticTheory:
         """0 < lr·λ < 2 + 2·momentum for every eigenvalue (needs a convex point)."""
         return bool(np.all(momentum_stable(lr * self.eigenvalues, momentum)))
 
+    def max_stable_momentum_lr(self, momentum: float) -> float:
+        """The largest lr at which heavy ball with this momentum is stable: (2 + 2β)/λ_max
+        (inf if no eigenvalue is positive)."""
+        high = float(self.eigenvalues[-1])
+        return (2 + 2 * momentum) / high if high > 0 else math.inf
+
     def regimes(self, lr: float, momentum: float) -> tuple[str, ...]:
         """Distill's regime along each eigen-direction, in eigenvalue order."""
         return tuple(momentum_regime(lr * lam, momentum) for lam in self.eigenvalues)

@@ -113,7 +113,7 @@ def test_the_scale_puts_the_longest_arrow_at_a_fixed_share_of_the_view(quadratic
 
 def test_the_legend_says_what_a_length_means(figure):
     scale = figure["layout"]["meta"]["arrow_scale"]
-    notes = [t["name"] for t in figure["data"] if t["name"].startswith("arrows")]
+    notes = [a["text"] for a in figure["layout"]["annotations"] if a["text"].startswith("arrows")]
     assert notes and f"{1 / scale:.3g}" in notes[0] or scale == 1
 
 
@@ -214,3 +214,63 @@ def test_equations_by_step_has_one_list_per_update(runs):
     every = equations_by_step(runs[1])
     assert len(every) == STEPS and every[4] == equations_at(runs[1], 0, 4)
     assert all(line.count("{") == line.count("}") for lines in every for line in lines)
+
+
+def axes_traces(spec):
+    return [i for i, t in enumerate(spec["data"]) if t.get("legendgroup") == "eigen_axes"]
+
+
+def test_the_hessian_axes_move_with_the_point_along_its_eigenvectors():
+    land = get_landscape("rosenbrock")
+    run = simulate(land, "sgd", [(-1.5, 2.0)], 40, lr=0.001, momentum=0.9)
+    spec = lecture_figure(land, [run], eigen_axes=0).to_dict()
+    indices = axes_traces(spec)
+    assert len(indices) == 4 and sum(spec["data"][i]["showlegend"] for i in indices) == 1
+    for k in (0, 7, 25):
+        theta = run.points[0, k]
+        hxx, hxy, hyy = (float(v) for v in land.hessian(np.float64(theta[0]), np.float64(theta[1])))
+        values, vectors = np.linalg.eigh([[hxx, hxy], [hxy, hyy]])
+        drawn = [frame_trace(spec, k, i) for i in indices]
+        halves = []
+        for axis in range(2):
+            segment = next(t for t in drawn[2 * axis:2 * axis + 2] if t["x"][0] is not None)
+            ends = np.array([segment["x"], segment["y"]]).T
+            assert np.allclose(ends.mean(axis=0), theta)                      # centred on θ_k
+            direction = (ends[1] - ends[0]) / np.linalg.norm(ends[1] - ends[0])
+            assert abs(abs(direction @ vectors[:, axis]) - 1) < 1e-9            # along eigenvector i
+            halves.append(np.linalg.norm(ends[1] - ends[0]) / 2)
+        assert halves[0] >= halves[1]  # the long axis along the smaller |λ| (the shallow direction)
+    assert frame_trace(spec, 0, indices[0])["x"] != frame_trace(spec, 25, indices[0])["x"]
+
+
+def test_the_hessian_axes_of_a_saddle_are_dotted_along_the_negative_curvature():
+    land = get_landscape("saddle")
+    run = simulate(land, "sgd", [(-1.5, 0.1)], 5, lr=0.01)
+    spec = lecture_figure(land, [run], eigen_axes=0).to_dict()
+    indices = axes_traces(spec)
+    shown = [frame_trace(spec, 2, i)["x"][0] is not None for i in indices]
+    # e₁ (λ = −2) dotted, e₂ (λ = 2) solid
+    assert shown == [False, True, True, False]
+    assert spec["data"][indices[1]]["line"]["dash"] == "dot"
+
+
+def test_without_eigen_axes_no_axes_are_drawn(figure):
+    assert axes_traces(figure) == []
+
+
+def test_newtons_panel_shows_the_hessian_its_eigenvalues_and_the_step_it_implies():
+    land = get_landscape("local_minimum_trap")
+    for damping in (0.0, 5.0):
+        run = simulate(land, "newton", [(0.3, 0.5)], 4, damping=damping)
+        for k in range(3):
+            lines = equations_at(run, 0, k)
+            theta = run.points[0, k]
+            hxx, hxy, hyy = (float(v) for v in land.hessian(np.float64(theta[0]), np.float64(theta[1])))
+            hessian = np.array([[hxx, hxy], [hxy, hyy]])
+            assert lines[0].startswith("H = ") and f"{hxx:.4g}" in lines[0] and f"{hyy:.4g}" in lines[0]
+            for value in np.linalg.eigvalsh(hessian):
+                assert f"{value:.4g}" in lines[1]
+            step = -np.linalg.solve(hessian + damping * np.eye(2), run.grads[0, k])
+            assert np.allclose(step * run.lrs[k], run.points[0, k + 1] - theta, atol=1e-12)  # the step taken
+            assert lines[2].startswith("d_t") and all(f"{v:.4g}" in lines[2] for v in step)
+            assert ("not positive definite" in lines[1]) == (np.linalg.eigvalsh(hessian)[0] + damping <= 0)
