@@ -121,22 +121,23 @@ def minibatch_figure(land: DataLandscape, band: Run, full: Run, *, step: int = 0
     traces.append({"type": "scatter", "x": steps_axis, "y": full_excess[0], "mode": "lines", "xaxis": "x2",
                    "yaxis": "y2", "line": {"color": FULL_COLOUR, "width": sizes.line, "dash": "dash"},
                    "showlegend": False, "name": f"full batch ({land.samples})"})
-    title = f"{land.title}: mini-batch SGD"
+    title = f"{land.model.title}, batch {band.batch_size} of {land.samples}"
     if pair is not None:
-        title += f" — step {step}: angle between g and ∇f {pair.angle:.0f}°, ‖g − ∇f‖/‖∇f‖ = {pair.relative_error:.2f}"
+        title += f" — step {step}: angle(g, ∇f) {pair.angle:.0f}°, ‖g − ∇f‖/‖∇f‖ = {pair.relative_error:.2f}"
     axis_font = {"size": sizes.axis_title}
     layout = {
         "title": {"text": title, "font": {"size": sizes.title}},
-        "height": height or (760 if presentation else 520),
-        "margin": {"l": 60, "r": 20, "t": 60, "b": 50}, "plot_bgcolor": "white",
+        "height": height or (760 if presentation else 480),
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 40}, "plot_bgcolor": "white",
         "font": {"size": sizes.ticks},
-        "legend": {"orientation": "h", "y": -0.14, "font": {"size": sizes.legend}},
+        "legend": {"orientation": "h", "y": -0.12, "font": {"size": sizes.legend}},
         "xaxis": {"domain": [0, 0.55], "range": [x0, x1], "title": {"text": p, "font": axis_font},
                   "constrain": "domain", "showgrid": False, "zeroline": False},
         "yaxis": {"range": [y0, y1], "title": {"text": q, "font": axis_font}, "scaleanchor": "x",
                   "constrain": "domain", "showgrid": False, "zeroline": False},
         "xaxis2": {"domain": [0.64, 1], "title": {"text": "step", "font": axis_font}, "anchor": "y2"},
-        "yaxis2": {"type": "log", "title": {"text": label, "font": axis_font}, "anchor": "x2"},
+        "yaxis2": {"type": _loss_axis(np.concatenate([excess.ravel(), full_excess.ravel()])),
+                   "title": {"text": label, "font": axis_font}, "anchor": "x2"},
         "images": [contour_image(land, land.bounds, width=CONTOUR_WIDTH)],
         "shapes": [{"type": "line", "xref": "x2", "yref": "y2 domain", "x0": step, "x1": step, "y0": 0, "y1": 1,
                     "line": {"color": BATCH_ARROW, "width": 1, "dash": "dot"}}],
@@ -163,6 +164,11 @@ def _excess(land: DataLandscape, losses: np.ndarray) -> tuple[np.ndarray, str]:
         if np.nanmin(excess) > -1e-12:
             return np.maximum(excess, 1e-16), "f − f*"
     return losses, "f"
+
+
+def _loss_axis(values: np.ndarray) -> str:
+    """A log axis while every value is positive (the counterexample's f goes below 0 off its box)."""
+    return "log" if np.nanmin(values) > 0 else "linear"
 
 
 # -- Smith et al. 2018: grow the batch instead of decaying the learning rate ------------------------------

@@ -150,7 +150,7 @@ def _reddi_make(seed: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
 
 REDDI = DataModel(
     name="reddi", title="AMSGrad counterexample (Reddi et al. 2018)", parameters=("x", "y"),
-    sample_latex=r"c_i\,x + \tfrac12 y^2,\quad c_i = C \text{ if } i \equiv 0 \pmod 3 \text{ else } -1",
+    sample_latex=r"c_i\,x + \tfrac12 y^2,\ c = (C, -1, -1)",
     sample_expression=lambda px, py, features, target: features[0] * px + py**2 / 2,
     sample_loss=lambda px, py, features, t: features[0] * px + py**2 / 2,
     sample_gradient=lambda px, py, features, t: (features[0], py),

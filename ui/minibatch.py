@@ -17,7 +17,6 @@ from figures.minibatch import (
     batch_growth_figure,
     batch_growth_rows,
     batch_growth_runs,
-    gradient_pair,
     minibatch_figure,
     minibatch_rows,
     minibatch_runs,
@@ -81,9 +80,19 @@ def from_query(query: Mapping[str, Any]) -> tuple[MiniBatchState, list[str]]:
         else:
             values[f.name] = value
     state = replace(DEFAULT, **values)
-    if "samples" not in values and state.data != DEFAULT.data:
-        state = replace(state, samples=DATA_MODELS[state.data].default_samples)
+    if state.data != DEFAULT.data:  # what choosing the dataset in the sidebar would set
+        opening = {k: v for k, v in dataset_defaults(state.data).items() if k not in values}
+        state = replace(state, **opening)
     return fitted(state), notices
+
+
+def dataset_defaults(data: str) -> dict[str, Any]:
+    """The settings a dataset opens with: its own size; the counterexample one sample a step, in Adam."""
+    model = DATA_MODELS[data]
+    opening: dict[str, Any] = {"samples": model.default_samples, "step": 0}
+    if data == "reddi":
+        opening.update(batch=1, optimizer="adam")
+    return opening
 
 
 def _parse(name: str, text: str, kind: type) -> Any:
@@ -172,11 +181,9 @@ def show() -> None:
     land = data_landscape(state.data, state.seed, state.samples)
     st.subheader("Mini-batch SGD on a data landscape")
     p, q = land.model.parameters
-    st.markdown(f"**{land.title}**: the loss over the model's two parameters ({p}, {q}) is the mean of "
-                f"{land.samples} per-sample losses, and each step uses the mean gradient of a batch of "
-                f"{state.batch}, visited as torch's `DataLoader(shuffle=True)` does.")
-    st.latex(rf"f({_tex(p)}, {_tex(q)}) = \frac{{1}}{{{land.samples}}}\sum_{{i=1}}^{{{land.samples}}} \ell_i,"
-             rf"\qquad \ell_i = {land.model.sample_latex}")
+    st.markdown(rf"**{land.title}**: $f({_tex(p)}, {_tex(q)}) = \frac{{1}}{{{land.samples}}}\sum_i \ell_i$, "
+                rf"$\ell_i = {land.model.sample_latex}$. Each step uses the mean gradient of a batch of "
+                f"{state.batch} samples, visited as torch's `DataLoader(shuffle=True)` does.")
     if state.data == "reddi":
         st.caption("Unconstrained here: the Lecture page's AMSGrad story projects x back onto [−1, 1] "
                    "after each step, as Reddi et al. do.")
@@ -246,12 +253,8 @@ def _keep(key: str, low: int, high: int) -> None:
 
 def _data_changed() -> None:
     """A new dataset opens with its own size and a batch that fits it."""
-    model = DATA_MODELS[st.session_state[KEY + "data"]]
-    st.session_state[KEY + "samples"] = model.default_samples
-    st.session_state[KEY + "step"] = 0
-    if model.name == "reddi":
-        st.session_state[KEY + "batch"] = 1
-        st.session_state[KEY + "optimizer"] = "adam"
+    for name, value in dataset_defaults(st.session_state[KEY + "data"]).items():
+        st.session_state[KEY + name] = value
 
 
 def _band_section(land: DataLandscape, state: MiniBatchState) -> None:
@@ -263,16 +266,13 @@ def _band_section(land: DataLandscape, state: MiniBatchState) -> None:
     except (HyperparameterError, ValueError) as error:
         st.error(f"These settings cannot run: {error}")
         return
-    pair = gradient_pair(band, state.step)
-    columns = st.columns(4)
-    columns[0].metric("Angle between g and ∇f", f"{pair.angle:.0f}°", help=f"At step {state.step} of path 0.")
-    columns[1].metric("‖g − ∇f‖ / ‖∇f‖", f"{pair.relative_error:.2f}")
-    spread = band.final_losses
-    columns[2].metric("Final loss, shuffles", f"{spread.min():.4g} – {spread.max():.4g}")
-    columns[3].metric("Final loss, full batch", f"{full.final_losses[0]:.4g}")
     if band.diverged.max() >= 0 or full.diverged[0] >= 0:
         st.warning("Some paths diverged (loss or coordinates out of range): lower the learning rate.")
     st.plotly_chart(figure, key=KEY + "band_chart", width="stretch")
+    spread = band.final_losses
+    st.caption(f"After {band.steps} steps ({state.epochs} epochs): loss {spread.min():.4g} – {spread.max():.4g} "
+               f"over the {state.paths} shuffles, {full.final_losses[0]:.4g} with the full batch. The arrows "
+               f"are at step {state.step} of the first shuffle: the batch's gradient g beside the full one ∇f.")
     _downloads(figure, minibatch_rows(band, full), "minibatch_paths", KEY + "band", repr(state))
 
 
