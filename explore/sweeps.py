@@ -204,3 +204,40 @@ def _per_start_pairs(settings: dict[str, Any], n: int) -> None:
     for name, value in settings.items():
         if isinstance(value, tuple) and any(isinstance(v, np.ndarray) for v in value):
             settings[name] = tuple(v if isinstance(v, np.ndarray) else np.full(n, float(v)) for v in value)
+
+
+# Optimizers whose points on a quadratic are the heavy ball θ_{t+1} = θ_t − α∇f + β(θ_t − θ_{t−1}) with
+# α = lr, β = momentum (optimizers/theory.py), when the other settings are their defaults.
+HEAVY_BALL = {"sgd": {"dampening": 0.0, "nesterov": False, "weight_decay": 0.0}, "momentum": {}}
+
+
+def analytic_rate(result: Sweep) -> np.ndarray | None:
+    """What theory predicts for this sweep, (B, A), when it has one: SGD with momentum (torch's form or
+    the classic one, no dampening, Nesterov or weight decay) over lr × momentum on a quadratic landscape
+    (constant Hessian): the spectral radius of the 2×2 iteration matrix, the worst over the Hessian's
+    eigenvalues (≥ 1: diverges). None otherwise."""
+    from optimizers.theory import momentum_rate, quadratic_theory
+
+    defaults = HEAVY_BALL.get(result.optimizer)
+    if defaults is None or set(result.names) != {"lr", "momentum"} or not is_quadratic(result.landscape):
+        return None
+    if any(result.fixed.get(name, value) != value for name, value in defaults.items()):
+        return None
+    eigenvalues = quadratic_theory(result.landscape).eigenvalues
+    if not (eigenvalues > 0).all():
+        return None
+    across, up = np.meshgrid(result.x_values, result.y_values)
+    lr, momentum = (across, up) if result.names[0] == "lr" else (up, across)
+    return np.max([momentum_rate(lr * lam, momentum) for lam in eigenvalues], axis=0)
+
+
+def is_quadratic(landscape: Landscape) -> bool:
+    """True if f is a polynomial of degree ≤ 2 in x, y (its Hessian is the same everywhere)."""
+    import sympy as sp
+
+    from landscapes import x, y
+
+    try:
+        return sp.Poly(landscape.expression, x, y).total_degree() <= 2
+    except sp.PolynomialError:
+        return False

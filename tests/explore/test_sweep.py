@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from explore import axis_names, sweep
+from explore import analytic_rate, axis_names, sweep
 from optimizers import HyperparameterError, simulate
 from optimizers.theory import momentum_rate, quadratic_theory
 
@@ -18,7 +18,7 @@ def momentum_sweep():
                  backend="numpy")
 
 
-def analytic_rate(lrs, momenta):
+def theory_rate(lrs, momenta):
     """max over the Hessian's eigenvalues of the spectral radius of R(lr·λ, β), as a (B, A) grid."""
     eigenvalues = quadratic_theory("quadratic").eigenvalues
     lr, momentum = np.meshgrid(lrs, momenta)
@@ -26,7 +26,7 @@ def analytic_rate(lrs, momenta):
 
 
 def test_measured_rate_equals_the_iteration_matrix_rate_per_cell(momentum_sweep):
-    theory = analytic_rate(momentum_sweep.x_values, momentum_sweep.y_values)
+    theory = theory_rate(momentum_sweep.x_values, momentum_sweep.y_values)
     measured = momentum_sweep.grid
     converging = theory < 0.99  # nearer 1 the distance shrinks too slowly to measure in 1000 steps
     assert converging.sum() > 300
@@ -34,7 +34,7 @@ def test_measured_rate_equals_the_iteration_matrix_rate_per_cell(momentum_sweep)
 
 
 def test_divergence_set_is_the_analytic_one_away_from_the_boundary(momentum_sweep):
-    theory = analytic_rate(momentum_sweep.x_values, momentum_sweep.y_values)
+    theory = theory_rate(momentum_sweep.x_values, momentum_sweep.y_values)
     diverged = momentum_sweep.metrics["diverged"] > 0
     # A rate r > 1.03 grows the distance past 1e8 within the 1000 steps; r < 0.97 never comes near.
     assert (theory > 1.03).sum() > 30 and (theory < 0.97).sum() > 200
@@ -79,3 +79,21 @@ def test_a_pair_element_is_an_axis_and_the_other_element_stays_fixed():
 def test_an_unknown_axis_is_refused_by_name():
     with pytest.raises(HyperparameterError, match="no hyperparameter 'nesterov'"):
         sweep("quadratic", "sgd", [(1.0, 1.0)], 10, {"lr": [0.1], "nesterov": [0, 1]})
+
+
+def test_analytic_rate_is_offered_only_where_theory_holds(momentum_sweep):
+    expected = analytic_rate_of(momentum_sweep)
+    assert expected.shape == momentum_sweep.grid.shape
+    np.testing.assert_array_equal(analytic_rate(momentum_sweep), expected)
+    swapped = sweep("quadratic", "sgd", [(-4.0, 2.0)], 5, {"momentum": [0.0, 0.5], "lr": [0.1, 0.2, 0.3]})
+    np.testing.assert_allclose(analytic_rate(swapped), analytic_rate_of(swapped))
+    assert analytic_rate(sweep("rosenbrock", "sgd", [(-1.0, 1.0)], 5, {"lr": [0.1], "momentum": [0.0]})) is None
+    assert analytic_rate(sweep("quadratic", "sgd", [(-1.0, 1.0)], 5, {"lr": [0.1], "momentum": [0.5]},
+                               nesterov=True)) is None
+    assert analytic_rate(sweep("quadratic", "adam", [(-1.0, 1.0)], 5, {"lr": [0.1], "eps": [1e-8]})) is None
+
+
+def analytic_rate_of(result):
+    if result.names[0] == "lr":
+        return theory_rate(result.x_values, result.y_values)
+    return theory_rate(result.y_values, result.x_values).T

@@ -1,0 +1,68 @@
+"""figures.explore: the basin map is one image whose pixels say each cell's label; the sweep marks its best."""
+
+import numpy as np
+
+from explore import DIVERGED, NOWHERE, analytic_rate, basin_map, sweep, tune_lr
+from figures.explore import (
+    DIVERGED_RGB,
+    NOWHERE_RGB,
+    basin_csv,
+    basin_figure,
+    basin_rgb,
+    gallery_schedules,
+    minimum_colour,
+    schedules_figure,
+    sweep_csv,
+    sweep_figure,
+    tuning_figure,
+)
+from optimizers import SCHEDULES
+
+
+def test_the_basin_map_is_one_image_not_a_marker_per_cell():
+    basins = basin_map("himmelblau", "sgd", 60, 300, lr=0.01)
+    spec = basin_figure(basins).to_dict()
+    assert len(spec["layout"]["images"]) == 1
+    assert sum(len(t.get("x") or []) for t in spec["data"]) < 20  # legend swatches and the minima only
+
+
+def test_basin_pixels_carry_hue_of_the_minimum_black_diverged_grey_nowhere():
+    basins = basin_map("quadratic", "sgd", 12, 100, lr=0.3)
+    rgb = basin_rgb(basins)[::-1]  # rows back to y ascending
+    assert (basins.labels == 0).all()
+    fastest = np.unravel_index(np.argmin(np.where(basins.steps >= 0, basins.steps, 10**9)), basins.steps.shape)
+    hue = [int(minimum_colour(0)[i:i + 2], 16) for i in (1, 3, 5)]
+    assert rgb[fastest].tolist() == hue
+    diverged = basin_map("quadratic", "sgd", 4, 100, lr=0.6)
+    assert (diverged.labels == DIVERGED).all() and (basin_rgb(diverged) == DIVERGED_RGB).all()
+    nowhere = basin_map("rosenbrock", "sgd", 4, 3, lr=1e-5)
+    assert (nowhere.labels == NOWHERE).all() and (basin_rgb(nowhere) == NOWHERE_RGB).all()
+    assert basin_csv(nowhere).decode().count("nowhere") == 16
+
+
+def test_the_sweep_heatmap_marks_the_best_cell_and_theory_on_a_quadratic():
+    result = sweep("quadratic", "sgd", [(-4.0, 2.0)], 100, {"lr": np.logspace(-2, 0, 12), "momentum": [0, 0.5, 0.9]})
+    spec = sweep_figure(result, analytic=analytic_rate(result)).to_dict()
+    row, column = result.best
+    star = next(t for t in spec["data"] if t.get("marker", {}).get("symbol") == "star")
+    assert star["x"] == [result.x_values[column]] and star["y"] == [result.y_values[row]]
+    assert spec["layout"]["xaxis"]["type"] == "log"
+    assert any(t["type"] == "contour" for t in spec["data"])
+    assert len(sweep_csv(result).decode().splitlines()) == 1 + 36
+
+
+def test_tuning_curves_star_each_best_rate():
+    tunings = [tune_lr("rosenbrock", name, [(-1.5, 2.0)], 100, np.logspace(-4, 0, 9)) for name in ("sgd", "adam")]
+    spec = tuning_figure(tunings).to_dict()
+    stars = [t for t in spec["data"] if t.get("marker", {}).get("symbol") == "star"]
+    assert [s["x"][0] for s in stars] == [t.best_lr for t in tunings]
+
+
+def test_the_gallery_draws_every_schedule_with_warmup_in_front():
+    entries = gallery_schedules(0.1, 300, warmup=10)
+    assert [name for name, _, _ in entries] == ["constant", *SCHEDULES]
+    for _, _, rates in entries:
+        if not isinstance(rates, str):
+            assert rates[0] < rates[9] or rates[9] == 0  # the linear warmup ramps up
+    spec = schedules_figure(0.1, 300, 10).to_dict()
+    assert len(spec["data"]) == sum(not isinstance(r, str) for _, _, r in entries)
