@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from . import shared
 from .registry import (
     Equation,
@@ -49,7 +47,7 @@ def adam(xp, *, lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay, b
             second_moment = new_state["max_second_moment"] = xp.maximum(
                 state["max_second_moment"], second_moment)
         step_size = lr / shared.bias_correction(beta1, step) if corrected else lr
-        root_correction = math.sqrt(shared.bias_correction(beta2, step)) if corrected else 1.0
+        root_correction = shared.square_root(shared.bias_correction(beta2, step)) if corrected else 1.0
         denominator = xp.sqrt(second_moment) / root_correction + eps
         return param + (-step_size) * first_moment / denominator, new_state
 

@@ -49,7 +49,7 @@ LIMIT = 1e8
 NON_FINITE, TOO_LARGE = 1, 2
 BLOCK = 256            # starts per block: the block's state (≈ 10 arrays × 2 kB) stays in L1
 NOISE_CHUNK_BYTES = 16 * 2**20  # noise is drawn with NumPy, this much at a time
-KERNEL_VERSION = "3"   # part of every kernel's hash: bump when the emitted code changes meaning
+KERNEL_VERSION = "4"   # part of every kernel's hash: bump when the emitted code changes meaning
 
 
 class NotTraceable(TypeError):
@@ -74,6 +74,10 @@ class Tracer:
         if kind is float or kind is int or (isinstance(value, (np.integer, np.floating))):
             constants = self.constants
             constants.append(float(value))
+            return ("c", len(constants) - 1)
+        if kind is Many:  # one value per setting: a slot all the same
+            constants = self.constants
+            constants.append(value)
             return ("c", len(constants) - 1)
         if isinstance(value, (bool, np.bool_)):
             raise NotTraceable("a boolean operand")
@@ -200,51 +204,345 @@ def trace_step(rule: Rule, array_keys: list[str], scalars: dict[str, Any], lr: f
     return (tuple(tracer.ops), tuple(outputs)), tracer.constants, carried
 
 
-class Plan:
-    """Everything the kernel needs from the rules: variants, tables, state layout.
+class Split(Exception):  # noqa: N818 - a signal inside the tracer, never seen outside it
+    """A branch on a value that differs between settings: `mask` says which go which way."""
 
-    `groups` holds one Rule per distinct hyperparameter setting (per-start hyperparameters),
-    `lrs` their rates (G, T). Tables: ``table (G, T, slots)``, ``variant (G, T)``,
-    ``init_table (G, slots)``, ``init_variant (G,)``.
+    def __init__(self, mask: np.ndarray) -> None:
+        super().__init__("a branch that differs between settings")
+        self.mask = mask
+
+
+def _operand(value: Any):
+    kind = type(value)
+    if kind is Many:
+        return value.values
+    if kind is float or kind is int:
+        return value
+    return NotImplemented
+
+
+def _arithmetic(function, reflected: bool = False, divides: bool = False):
+    def method(self, other):
+        other = _operand(other)
+        if other is NotImplemented:
+            return NotImplemented
+        a, b = (other, self.values) if reflected else (self.values, other)
+        if divides and np.any(np.asarray(b) == 0):
+            raise ZeroDivisionError("float division by zero")  # as Python's float division
+        return Many(function(a, b))
+    return method
+
+
+def _comparison(function):
+    def method(self, other):
+        other = _operand(other)
+        if other is NotImplemented:
+            return NotImplemented
+        return _decided(function(self.values, other))
+    return method
+
+
+def _decided(outcome: np.ndarray) -> bool:
+    if outcome.all():
+        return True
+    if not outcome.any():
+        return False
+    raise Split(outcome)
+
+
+class Many:
+    """A scalar of the rule (a hyperparameter, the lr, anything computed from them) that holds one
+    float per setting: the tracer runs a rule's scalar arithmetic once for every setting at once.
+
+    Each operation is the one Python's floats do, element by element (+ − × ÷ are IEEE in both;
+    ``**`` calls Python's own ``float.__pow__`` on each distinct value, since NumPy's SIMD
+    power may differ from libm's by an ulp); a branch on a comparison that differs between
+    settings raises `Split`, and the tracer splits the settings into the two sides.
     """
 
-    def __init__(self, rules: list[Rule], lrs: np.ndarray) -> None:
-        groups, steps = lrs.shape
+    __slots__ = ("values", "_distinct")
+    __array_ufunc__ = None  # NumPy defers to the reflected operations below
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self._distinct = None
+
+    __add__ = _arithmetic(np.add)
+    __radd__ = _arithmetic(np.add, reflected=True)
+    __sub__ = _arithmetic(np.subtract)
+    __rsub__ = _arithmetic(np.subtract, reflected=True)
+    __mul__ = _arithmetic(np.multiply)
+    __rmul__ = _arithmetic(np.multiply, reflected=True)
+    __truediv__ = _arithmetic(np.divide, divides=True)
+    __rtruediv__ = _arithmetic(np.divide, reflected=True, divides=True)
+    __lt__ = _comparison(np.less)
+    __le__ = _comparison(np.less_equal)
+    __gt__ = _comparison(np.greater)
+    __ge__ = _comparison(np.greater_equal)
+    __eq__ = _comparison(np.equal)
+    __ne__ = _comparison(np.not_equal)
+    __hash__ = None
+
+    def __neg__(self):
+        return Many(-self.values)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return Many(np.abs(self.values))
+
+    def __bool__(self):
+        return _decided(self.values != 0)
+
+    def __float__(self):
+        raise NotTraceable("a value that differs between settings used as one float")
+
+    def __pow__(self, other):
+        if type(other) is Many:
+            return Many(_checked_powers([a ** b for a, b in zip(self.values.tolist(), other.values.tolist(),
+                                                                 strict=True)]))
+        if _operand(other) is NotImplemented:
+            return NotImplemented
+        distinct, inverse = self.distinct()
+        return Many(_checked_powers([value ** other for value in distinct.tolist()])[inverse])
+
+    def __rpow__(self, other):
+        if _operand(other) is NotImplemented:
+            return NotImplemented
+        distinct, inverse = self.distinct()
+        return Many(_checked_powers([other ** value for value in distinct.tolist()])[inverse])
+
+    def square_root(self):
+        """math.sqrt of each value (correctly rounded, as np.sqrt), ValueError below 0 as math's."""
+        if (self.values < 0).any():
+            raise ValueError("math domain error")
+        return Many(np.sqrt(self.values))
+
+    def distinct(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._distinct is None:
+            self._distinct = np.unique(self.values, return_inverse=True)
+        return self._distinct
+
+    def subset(self, mask: np.ndarray):
+        """The values of the settings in `mask`: a Python float when they all agree."""
+        values = self.values[mask]
+        first = values[0]
+        if (values == first).all():
+            return float(first)
+        return Many(values)
+
+
+def _checked_powers(values: list) -> np.ndarray:
+    result = np.array(values)
+    if result.dtype != np.float64:  # a complex power (a negative base): the float path fails too
+        raise NotTraceable("a power that is not a real number")
+    return result
+
+
+def _subset(value: Any, mask: np.ndarray) -> Any:
+    if type(value) is Many:
+        return value.subset(mask)
+    if type(value) is tuple:
+        return tuple(_subset(v, mask) for v in value)
+    return value
+
+
+class _Settings:
+    """Some of the settings (`groups`, indices into all of them), traced together: one rule
+    whose differing hyperparameters are `Many`, and what its trace carries from step to step."""
+
+    def __init__(self, groups: np.ndarray, setting: dict[str, Any], build) -> None:
+        self.groups, self.setting = groups, setting
+        self.rule = build(traced_ops, **setting)
+        self.keys: list[str] = []
+        self.scalars: dict[str, Any] = {}
+        self.variants: list[int] = []
+        self.init_variant = 0
+        self.lr_cache: tuple | None = None
+
+    def split(self, mask: np.ndarray, build) -> list[_Settings]:
+        parts = []
+        for side in (mask, ~mask):
+            part = _Settings(self.groups[side], {k: _subset(v, side) for k, v in self.setting.items()}, build)
+            part.keys, part.variants, part.init_variant = self.keys, list(self.variants), self.init_variant
+            part.scalars = {k: _subset(v, side) for k, v in self.scalars.items()}
+            parts.append(part)
+        return parts
+
+
+def _shared_setting(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """One setting for all groups: a value they share as is, a `Many` where floats differ."""
+    first = groups[0]
+    if len(groups) == 1:
+        return dict(first)
+    setting = {}
+    for name, value in first.items():
+        column = [g[name] for g in groups]
+        if all(v == value for v in column):
+            setting[name] = value
+        elif type(value) is tuple:
+            setting[name] = tuple(_many_or_float([v[i] for v in column]) for i in range(len(value)))
+        else:
+            setting[name] = _many_or_float(column)
+    return setting
+
+
+def _many_or_float(column: list) -> Any:
+    if not all(type(v) is float for v in column):
+        raise NotTraceable("only float hyperparameters may differ between starts")
+    values = np.array(column)
+    return float(values[0]) if (values == values[0]).all() else Many(values)
+
+
+class Plan:
+    """Everything the kernel needs from the rules: variants, constants, state layout.
+
+    The rule is traced once per step for all settings together (`Many` scalars), split only
+    where a branch differs between settings. A step's float constants are the kernel's
+    *slots*; slot k of variant v for group g at step t is
+    ``constants[base[v, k] + g * group_stride[v, k] + t * step_stride[v, k]]``: one number
+    for a slot every setting and step shares, a row over steps, over groups, or over both.
+    ``variant_rows[row_of_group[g], t]`` is the variant of group g's step t; row `steps`
+    repeats the last step (the kernel's final check runs that program without applying it;
+    with no steps, a step at lr 0 is traced for the purpose). ``init_table (G, slots)``,
+    ``init_variant (G,)``.
+    """
+
+    def __init__(self, spec, groups: list[dict[str, Any]], lrs: np.ndarray) -> None:
+        count, steps = lrs.shape
+        build = spec.build
         self.init_programs: list[tuple] = []
         self.programs: list[tuple] = []
+        self.has_lookahead = False
+        init_entries: list[tuple[np.ndarray, list]] = []
+        pending = [_Settings(np.arange(count), _shared_setting(groups), build)]
+        active: list[_Settings] = []
+        while pending:
+            part = pending.pop()
+            try:
+                program, constants, part.keys, part.scalars = trace_init(part.rule)
+            except Split as split:
+                pending += part.split(split.mask, build)[::-1]
+                continue
+            part.init_variant = _index(self.init_programs, program)
+            init_entries.append((part.groups, constants))
+            self.has_lookahead |= part.rule.lookahead is not None
+            active.append(part)
+
+        uniform_lr = (lrs == lrs[:1]).all(axis=0) if steps else np.ones(0, dtype=bool)
+        constant_lr = bool(steps) and bool((lrs == lrs[:, :1]).all())
         known: dict[tuple, int] = {}
-        init_rows, rows = [], []
-        self.init_variant = np.zeros(groups, dtype=np.int64)
-        # Row `steps` repeats the last step's row: the kernel's final check runs that program
-        # without applying it (with no steps, a step at lr 0 is traced for the purpose).
-        self.variant = np.zeros((groups, steps + 1), dtype=np.int64)
-        keys: list[str] = []
-        self.has_lookahead = any(rule.lookahead is not None for rule in rules)
-        for g, rule in enumerate(rules):
-            program, constants, array_keys, scalars = trace_init(rule)
-            keys += [k for k in array_keys if k not in keys]
-            self.init_variant[g] = _index(self.init_programs, program)
-            init_rows.append(constants)
-            group_rows = []
-            rates = lrs[g].tolist() or [0.0]
-            for t in range(max(steps, 1)):
-                program, constants, scalars = trace_step(rule, array_keys, scalars, rates[t], t + 1)
+        entries: dict[tuple[int, int], list] = {}
+        traced = max(steps, 1)
+        for t in range(traced):
+            rows = (t, steps) if t == steps - 1 else (t,)
+            pending, active = active[::-1], []
+            while pending:
+                part = pending.pop()
+                lr = self._rate(part, lrs, t, uniform_lr, constant_lr) if steps else 0.0
+                try:
+                    program, constants, carried = trace_step(part.rule, part.keys, part.scalars, lr, t + 1)
+                except Split as split:
+                    pending += part.split(split.mask, build)[::-1]
+                    continue
+                part.scalars = carried
                 index = known.get(program)
                 if index is None:
                     index = known[program] = len(self.programs)
                     self.programs.append(program)
-                self.variant[g, t] = index
-                group_rows.append(constants)
-            self.variant[g, steps] = self.variant[g, steps - 1] if steps else self.variant[g, 0]
-            group_rows = group_rows[:steps] + [group_rows[-1]]
-            rows.append(group_rows)
-        self.state_keys = keys
-        self.init_table = _table(init_rows)
-        width = max((len(c) for group in rows for c in group), default=0)
-        self.table = np.zeros((groups, steps + 1, max(width, 1)))
-        for g, group in enumerate(rows):
-            for t, constants in enumerate(group):
-                self.table[g, t, :len(constants)] = constants
+                part.variants.append(index)
+                for k, value in enumerate(constants):
+                    bucket = entries.setdefault((index, k), [])
+                    for row in rows:
+                        bucket.append((row, part, value))
+                active.append(part)
+
+        active.sort(key=lambda p: int(p.groups[0]))
+        self.state_keys = list(dict.fromkeys(k for part in active for k in part.keys))
+        self.row_of_group = np.zeros(count, dtype=np.int64)
+        self.init_variant = np.zeros(count, dtype=np.int64)
+        rows_seen: dict[tuple, int] = {}
+        for part in active:
+            row = tuple(part.variants + part.variants[-1:]) if steps else tuple(part.variants)
+            self.row_of_group[part.groups] = rows_seen.setdefault(row, len(rows_seen))
+            self.init_variant[part.groups] = part.init_variant
+        self.variant_rows = np.array(list(rows_seen), dtype=np.int64).reshape(len(rows_seen), steps + 1)
+        width = max((len(c) for _, c in init_entries), default=0)
+        self.init_table = np.zeros((count, max(width, 1)))
+        for where, constants in init_entries:
+            for k, value in enumerate(constants):
+                self.init_table[where, k] = value.values if type(value) is Many else value
+        self._lay_out(entries, count, steps + 1)
+
+    @staticmethod
+    def _rate(part: _Settings, lrs: np.ndarray, t: int, uniform: np.ndarray, constant: bool):
+        if uniform[t]:
+            return float(lrs[0, t])
+        if constant:  # one Many for every step: the constants table sees it is per group only
+            if part.lr_cache is None:
+                part.lr_cache = _subset(Many(lrs[:, 0]), part.groups)
+            return part.lr_cache
+        return _subset(Many(lrs[:, t]), part.groups)
+
+    def _lay_out(self, entries: dict, count: int, rows: int) -> None:
+        variants = max(len(self.programs), 1)
+        width = max((k + 1 for _, k in entries), default=1)
+        self.base = np.zeros((variants, width), dtype=np.int64)
+        self.group_stride = np.zeros((variants, width), dtype=np.int64)
+        self.step_stride = np.zeros((variants, width), dtype=np.int64)
+        segments, offset = [], 0
+        for (v, k), items in entries.items():
+            segment, group_stride, step_stride = _segment(items, count, rows)
+            self.base[v, k], self.group_stride[v, k], self.step_stride[v, k] = offset, group_stride, step_stride
+            segments.append(segment.ravel())
+            offset += segment.size
+        self.constants = np.concatenate(segments) if segments else np.zeros(1)
+
+
+def _segment(items: list, count: int, rows: int) -> tuple[np.ndarray, int, int]:
+    """One slot's values laid out as compactly as they vary: (values, group stride, step stride)."""
+    if all(type(value) is float for _, _, value in items):
+        first = items[0][2]
+        if all(value == first for _, _, value in items):
+            return np.array([first]), 0, 0
+        by_step: dict[int, float] = {}
+        if all(by_step.setdefault(row, value) == value for row, _, value in items):
+            segment = np.zeros(rows)
+            for row, value in by_step.items():
+                segment[row] = value
+            return segment, 0, 1
+    # per group (the same at every step), when each set of settings kept one value throughout
+    by_part: dict[int, tuple] = {}
+    steady = True
+    for _, part, value in items:
+        seen = by_part.setdefault(id(part), (part, value))[1]
+        if seen is not value and not _same(seen, value):
+            steady = False
+            break
+    if steady:
+        segment = np.zeros(count)
+        filled = np.zeros(count, dtype=bool)
+        for part, value in by_part.values():
+            numbers = value.values if type(value) is Many else value
+            if filled[part.groups].any():  # a set and the sets split from it: compare them
+                if not (segment[part.groups] == numbers).all():
+                    steady = False
+                    break
+            segment[part.groups] = numbers
+            filled[part.groups] = True
+        if steady:
+            return segment, 1, 0
+    segment = np.zeros((count, rows))
+    for row, part, value in items:
+        segment[part.groups, row] = value.values if type(value) is Many else value
+    return segment, rows, 1
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is Many and type(b) is Many:
+        return a.values.shape == b.values.shape and bool((a.values == b.values).all())
+    return type(a) is float and type(b) is float and a == b
 
 
 _PLANS: OrderedDict[tuple, Plan] = OrderedDict()
@@ -253,19 +551,35 @@ PLANS_KEPT = 32
 
 def plan_for(spec, groups: list[dict[str, Any]], lrs: np.ndarray) -> Plan:
     """The Plan of `spec` with these settings and rates, traced once and kept (the last
-    PLANS_KEPT): tracing costs ≈ 20 µs per step and setting, the kernel ≈ 5 ns per start-step."""
-    key = (spec.name, repr(groups), lrs.shape, lrs.tobytes())
+    PLANS_KEPT): tracing costs ≈ 30 µs per step (all settings at once), the kernel ≈ 5 ns per
+    start-step."""
+    digest = hashlib.blake2b(repr(groups).encode() if len(groups) < 64 else _settings_bytes(groups))
+    digest.update(np.ascontiguousarray(lrs).data)
+    key = (spec.name, lrs.shape, digest.hexdigest())
     with _LOCK:
         plan = _PLANS.get(key)
         if plan is not None:
             _PLANS.move_to_end(key)
             return plan
-    plan = Plan([spec.build(traced_ops, **g) for g in groups], lrs)
+    plan = Plan(spec, groups, lrs)
     with _LOCK:
         _PLANS[key] = plan
         while len(_PLANS) > PLANS_KEPT:
             _PLANS.popitem(last=False)
     return plan
+
+
+def _settings_bytes(groups: list[dict[str, Any]]) -> bytes:
+    """The settings of many groups, compactly: the shared values' text, the differing floats' bits."""
+    first = groups[0]
+    parts = []
+    for name, value in first.items():
+        column = [g[name] for g in groups]
+        if all(v == value for v in column):
+            parts.append(repr((name, value)).encode())
+        else:
+            parts.append(name.encode() + np.array(column, dtype=float).tobytes())
+    return b"\0".join(parts)
 
 
 def _index(programs: list, program) -> int:
@@ -274,14 +588,6 @@ def _index(programs: list, program) -> int:
     except ValueError:
         programs.append(program)
         return len(programs) - 1
-
-
-def _table(rows: list[list[float]]) -> np.ndarray:
-    width = max((len(r) for r in rows), default=0)
-    table = np.zeros((len(rows), max(width, 1)))
-    for g, row in enumerate(rows):
-        table[g, :len(row)] = row
-    return table
 
 
 # -- emitting ----------------------------------------------------------------------------------
@@ -382,10 +688,12 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
 
     body: list[str] = []
     w = body.append
-    w("def run(blocks, t0, t1, steps, table, variant, init_table, init_variant, noise, S, diverged,")
-    w("        codes, converged, frozen, tol2, points, losses, every, grads, states):")
+    w("def run(blocks, t0, t1, steps, constants, base, group_stride, step_stride, variant_rows, row_of_group,")
+    w("        init_table, init_variant, noise, S, diverged, codes, converged, frozen, tol2, points, losses,")
+    w("        every, grads, states):")
     w("    for b in range(blocks.shape[0]):")
     w("        lo, hi, g = blocks[b, 0], blocks[b, 1], blocks[b, 2]")
+    w("        variant = variant_rows[row_of_group[g]]")
     # init
     w("        if t0 == 0:")
     w("            iv = init_variant[g]")
@@ -407,7 +715,7 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
     # t = steps is the last check of θ_T: the same loop (one copy of the code compiles in half
     # the time), its update computed but not applied (`moving` is False) and not recorded.
     w("        for t in range(t0, t1):")
-    w("            var = variant[g, t]")
+    w("            var = variant[t]")
     w("            moving = t < steps")
     w("            record = (t % every == 0 or t == steps)" if keep_path else "            record = False")
     w("            r = t // every if t % every == 0 else points.shape[1] - 1" if keep_path else "            r = 0")
@@ -416,7 +724,8 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
         if program is not None:
             slots = max((r[1] for op in program[0] for r in op[1:] if r[0] == "c"), default=-1) + 1
             for k in range(slots):
-                w(f"                c{k} = table[g, t, {k}]")
+                w(f"                c{k} = constants[base[{v}, {k}] + g * group_stride[{v}, {k}]"
+                  f" + t * step_stride[{v}, {k}]]")
         w("                for j in range(lo, hi):")
         ind = "                    "
         w(ind + "x = S[0, j]")
@@ -505,7 +814,7 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
     text = re.sub(r"states\[(\d+), j,", r"states[\1, lo + j,", text)
     text = re.sub(r"noise\[t - t0, (\d), j\]", r"noise[t - t0, \1, lo + j]", text)
     lines = text.split("\n")
-    start = lines.index("        lo, hi, g = blocks[b, 0], blocks[b, 1], blocks[b, 2]") + 1
+    start = lines.index("        variant = variant_rows[row_of_group[g]]") + 1
     locals_ = [f"L{k}" for k in range(rows)]
     pairs = [(f"L{k}", f"S[{k}, lo + j]") for k in range(rows)] + [
         (local, f"{name}[lo + j]") for name, local in (("diverged", "D"), ("codes", "C"),
@@ -514,7 +823,8 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
         f"    {name} = np.empty({BLOCK}, dtype=np.int64)" for name in "DCVZ"]
     copy_in = ["        for j in range(hi - lo):"] + [f"            {a}[j] = {b}" for a, b in pairs]
     copy_out = ["        for j in range(hi - lo):"] + [f"            {b} = {a}[j]" for a, b in pairs]
-    lines = lines[:2] + allocate + lines[2:start] + copy_in + lines[start:] + copy_out
+    loop = lines.index("    for b in range(blocks.shape[0]):")
+    lines = lines[:loop] + allocate + lines[loop:start] + copy_in + lines[start:] + copy_out
     body = lines
     header = [
         f'"""Generated by optimizers.compiled for {land.name!r} (kernel version {KERNEL_VERSION}); '
@@ -613,8 +923,10 @@ def compile_in_background(source: str) -> None:
 def _warm(kernel) -> None:
     """Compile for the argument types `run_kernel` passes, on an empty batch."""
     empty3 = np.zeros((0, 1, 2))
-    kernel(np.zeros((0, 3), dtype=np.int64), 0, 0, 0, np.zeros((1, 1, 1)), np.zeros((1, 1), dtype=np.int64),
-           np.zeros((1, 1)), np.zeros(1, dtype=np.int64), np.zeros((0, 2, 0)), np.zeros((5, 0)),
+    index = np.zeros((1, 1), dtype=np.int64)
+    kernel(np.zeros((0, 3), dtype=np.int64), 0, 0, 0, np.zeros(1), index, index, index, index,
+           np.zeros(1, dtype=np.int64), np.zeros((1, 1)), np.zeros(1, dtype=np.int64), np.zeros((0, 2, 0)),
+           np.zeros((5, 0)),
            np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
            np.zeros(0, dtype=np.int64), -1.0, empty3, np.zeros((0, 1)), 1, empty3,
            np.zeros((0, 0, 1, 2)))
@@ -690,7 +1002,8 @@ def run_kernel(kernel, plan: Plan, starts: np.ndarray, group_of_start: np.ndarra
             shocks = np.zeros((0, 2, 0))
 
         def work(part, t0=t0, t1=t1, shocks=shocks):
-            kernel(part, t0, t1, steps, plan.table, plan.variant, plan.init_table, plan.init_variant,
+            kernel(part, t0, t1, steps, plan.constants, plan.base, plan.group_stride, plan.step_stride,
+                   plan.variant_rows, plan.row_of_group, plan.init_table, plan.init_variant,
                    shocks, S, diverged, codes, converged, frozen, tol2, points, losses, every, grads, states)
 
         if len(parts) == 1:

@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import numpy as np
+
 State = dict[str, Any]
 
 
@@ -200,6 +202,29 @@ class Optimizer:
             constraint.check(values)
         return values
 
+    def validate_rows(self, template: Mapping[str, Any], varying: list[tuple[str, int]],
+                      rows: list[list[float]]) -> list[dict[str, Any]]:
+        """`validate` of many settings at once: `template` with, for each row, the numbers of
+        `varying` ((name, -1) a float, (name, i) element i of a pair) put in. Equal to calling
+        `validate` on each (the same values, the same refusals), each column's ranges checked at once."""
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in varying]
+        specs = {h.name: h for h in self.hyperparameters}
+        for (name, _), column in zip(varying, columns, strict=True):
+            spec = specs.get(name)
+            if spec is None:
+                break  # validate names the unknown hyperparameter below
+            for number in _out_of_range(spec, column):
+                spec.check_number(number)  # raises, with the message validate gives
+        first = self.validate(**_put(dict(template), varying, rows[0]))
+        spanning = [c for c in self.constraints if {n for n, _ in varying} & set(c.names)]
+        settings = [first]
+        for row in rows[1:]:
+            values = _put(dict(first), varying, row)
+            for constraint in spanning:
+                constraint.check(values)
+            settings.append(values)
+        return settings
+
     def equations_for(self, hyperparameters: Mapping[str, Any] | None = None) -> list[str]:
         r"""The LaTeX lines of the update these settings use, in order (defaults fill the rest).
 
@@ -242,6 +267,28 @@ class Optimizer:
                   f'>>> run = simulate("rosenbrock", "{self.name}", starts={start}, steps=3)',
                   ">>> run.points.shape", "(1, 4, 2)", ""]
         return "\n".join(lines)
+
+
+def _put(setting: dict[str, Any], varying: list[tuple[str, int]], row: list[float]) -> dict[str, Any]:
+    for (name, element), number in zip(varying, row, strict=True):
+        if element < 0:
+            setting[name] = number
+        else:
+            value = setting.get(name)
+            pair = [None, None] if value is None or hasattr(value, "shape") else list(value)
+            pair[element] = number
+            setting[name] = tuple(pair)
+    return setting
+
+
+def _out_of_range(spec: Hyperparameter, column) -> list[float]:
+    """The first number of `column` outside `spec`'s range (NaN and ±inf included), if any."""
+    values = np.asarray(column, dtype=float)
+    bad = ~np.isfinite(values)
+    bad |= (values <= spec.low) if spec.low_open else (values < spec.low)
+    bad |= (values >= spec.high) if spec.high_open else (values > spec.high)
+    where = np.flatnonzero(bad)
+    return [float(values[where[0]])] if len(where) else []
 
 
 OPTIMIZERS: dict[str, Optimizer] = {}

@@ -8,6 +8,8 @@ update rule owns its state, and skipping a fresh allocation per step is a third 
 
 from __future__ import annotations
 
+import math
+
 
 def lerp(start, end, weight: float):
     """torch's ``start.lerp_(end, weight)``: start + weight·(end − start), in torch's two-sided form.
@@ -30,6 +32,13 @@ def average_of_squares(average, grad, decay: float):
 def bias_correction(beta: float, step: int) -> float:
     """1 − βᵗ: undoes the pull towards 0 of an average that starts at 0."""
     return 1 - beta**step
+
+
+def square_root(value):
+    """math.sqrt of a scalar of the rule: a float, or the compiled tracer's one-float-per-setting
+    stand-in (`optimizers.compiled.Many`), whose square root is taken value by value."""
+    root = getattr(value, "square_root", None)
+    return math.sqrt(value) if root is None else root()
 
 
 def apply_weight_decay(grad, param, lr: float, weight_decay: float, decoupled: bool):

@@ -23,10 +23,10 @@ BACKENDS = ("auto", "numpy", "compiled")
 # kernel is loaded or in the on-disk cache: below it the NumPy path is faster than a cache load.
 # Measured (bench/run.py): NumPy ≈ 28 ns per trajectory-step, a cached load ≈ 0.1 s.
 AUTO_MIN_WORK = 200_000
-# ... and only with at least this many starts per distinct setting: the kernel's step constants
-# come from tracing the rule once per setting and step (≈ 20–40 µs each), which pays off only
-# when a setting's starts fill a block.
-AUTO_MIN_STARTS_PER_SETTING = 64
+# With many distinct settings the NumPy path steps each setting on its own (≈ 10 µs per setting
+# and step): from this many setting-steps on, `auto` compiles at once instead (a few seconds,
+# once; the tracer handles all settings together in ≈ 0.1 s).
+AUTO_COMPILE_NOW_SETTING_STEPS = 300_000
 NON_FINITE, TOO_LARGE = 1, 2
 REASONS = {NON_FINITE: "loss or coordinates became non-finite",
            TOO_LARGE: f"a coordinate exceeded {LIMIT:g} in magnitude"}
@@ -192,7 +192,10 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
     every = int(every)
     if backend not in BACKENDS:
         raise HyperparameterError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    group_lrs = np.stack([learning_rates(g["lr"], steps, schedule) for g in groups]).reshape(len(groups), steps)
+    base_lrs, lr_of_group = np.unique([g["lr"] for g in groups], return_inverse=True)  # each base lr once
+    group_lrs = np.stack([learning_rates(r, steps, schedule) for r in base_lrs.tolist()])
+    group_lrs = group_lrs.reshape(len(base_lrs), steps)
+    group_lrs = group_lrs if len(groups) == 1 else group_lrs[lr_of_group.reshape(-1)]
     lrs = group_lrs[0] if len(groups) == 1 else group_lrs[group_of_start]
     rng = np.random.default_rng(seed)
     extra = {"landscape": land} if spec.needs_landscape else {}
@@ -204,9 +207,10 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
         batches = land.batch_order(batch_size, steps, n, bool(shuffle),
                                    np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(1)[0]))
     if backend != "numpy" and spec.elementwise and not minibatch:
-        large = n * max(steps, 1) >= AUTO_MIN_WORK and n >= AUTO_MIN_STARTS_PER_SETTING * len(groups)
+        large = n * max(steps, 1) >= AUTO_MIN_WORK
+        now = len(groups) * max(steps, 1) >= AUTO_COMPILE_NOW_SETTING_STEPS
         kernel, plan = _compiled_kernel(land, spec, groups, group_lrs, record, noise > 0, tol is not None,
-                                        backend, large)
+                                        backend, large, now)
     if kernel is not None:
         trace = compiled.run_kernel(kernel, plan, start_points, group_of_start, steps, noise, rng,
                                     record, tol, every)
@@ -229,9 +233,10 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
 
 
 def _compiled_kernel(land: Landscape, spec: Optimizer, groups: list[dict[str, Any]], group_lrs: np.ndarray,
-                     record: str, noisy: bool, converges: bool, backend: str, large: bool):
-    """(kernel, plan) for the compiled path, or (None, None) to take the NumPy path."""
-    if backend == "auto" and not large:
+                     record: str, noisy: bool, converges: bool, backend: str, large: bool, now: bool = False):
+    """(kernel, plan) for the compiled path, or (None, None) to take the NumPy path; `now`: `auto`
+    compiles (if need be) before running, the NumPy path being slower than the compiler."""
+    if backend == "auto" and not large and not now:
         return None, None
     try:
         plan = compiled.plan_for(spec, groups, group_lrs)
@@ -240,7 +245,7 @@ def _compiled_kernel(land: Landscape, spec: Optimizer, groups: list[dict[str, An
         if backend == "compiled":
             raise
         return None, None
-    if backend == "auto" and not compiled.is_ready(source):
+    if backend == "auto" and not now and not compiled.is_ready(source):
         compiled.compile_in_background(source)
         return None, None
     return compiled.load(source), plan
@@ -276,17 +281,7 @@ def _per_start(spec: Optimizer, given: dict[str, Any], n: int):
         return [spec.validate(**given)], np.zeros(n, dtype=np.int64), spec.validate(**given)
     columns = np.stack(list(varying.values()), axis=1)
     unique, group_of_start = np.unique(columns, axis=0, return_inverse=True)
-    settings = []
-    for row in unique.tolist():
-        setting = dict(given)
-        for ((name, element), _), number in zip(varying.items(), row, strict=True):
-            if element < 0:
-                setting[name] = number
-            else:
-                pair = list(setting[name]) if not isinstance(setting[name], np.ndarray) else [None, None]
-                pair[element] = number
-                setting[name] = tuple(pair)
-        settings.append(spec.validate(**setting))
+    settings = spec.validate_rows(given, list(varying), unique.tolist())
     values = dict(settings[0])
     for (name, element), column in varying.items():
         values[name] = column if element < 0 else np.stack(

@@ -165,7 +165,6 @@ def test_auto_keeps_small_work_on_numpy_and_never_compiles_it(monkeypatch):
 def test_auto_compiles_large_work_in_the_background_and_uses_it_once_ready(monkeypatch, tmp_path):
     monkeypatch.setenv("DESCENT_LAB_CACHE", str(tmp_path))
     monkeypatch.setattr(simulate_module, "AUTO_MIN_WORK", 1000)
-    monkeypatch.setattr(simulate_module, "AUTO_MIN_STARTS_PER_SETTING", 1)
     starts = np.random.default_rng(0).uniform(-2, 2, size=(40, 2))
     first = simulate("beale", "adagrad", starts, 50, lr=0.1, record="final")
     assert first.backend == "numpy"  # not compiled yet: NumPy now, the kernel compiles meanwhile
@@ -176,11 +175,23 @@ def test_auto_compiles_large_work_in_the_background_and_uses_it_once_ready(monke
     np.testing.assert_array_equal(first.final_points, second.final_points)
 
 
-def test_auto_keeps_a_sweep_of_one_start_per_setting_on_numpy(monkeypatch):
+def test_auto_compiles_a_sweep_of_many_settings_at_once(monkeypatch, tmp_path):
+    """One start per setting: the NumPy path would step each setting alone, slower than compiling."""
+    monkeypatch.setenv("DESCENT_LAB_CACHE", str(tmp_path))
     started = []
     monkeypatch.setattr(compiled, "compile_in_background", started.append)
-    lr = np.linspace(1e-4, 1e-3, 500)
-    run = simulate("rosenbrock", "sgd", np.zeros((500, 2)), 500, lr=lr, record="final")
+    lr = np.linspace(1e-4, 1e-3, 1000)
+    run = simulate("rosenbrock", "sgd", np.zeros((1000, 2)), 300, lr=lr, momentum=0.9, record="final")
+    assert run.backend == "compiled" and not started
+    reference = simulate("rosenbrock", "sgd", np.zeros((1000, 2)), 300, lr=lr, momentum=0.9, record="final",
+                         backend="numpy")
+    np.testing.assert_array_equal(run.final_points, reference.final_points)
+
+
+def test_auto_keeps_a_small_sweep_on_numpy(monkeypatch):
+    started = []
+    monkeypatch.setattr(compiled, "compile_in_background", started.append)
+    run = simulate("rosenbrock", "sgd", np.zeros((20, 2)), 100, lr=np.linspace(1e-4, 1e-3, 20), record="final")
     assert run.backend == "numpy" and not started
 
 
@@ -207,11 +218,76 @@ def test_a_fresh_process_loads_the_kernel_from_the_disk_cache(tmp_path):
 def test_the_kernel_is_generated_from_the_rule_not_written_by_hand():
     """Every array operation of Adam's update appears once per coordinate, in its order."""
     spec = get_optimizer("adam")
-    rule = spec.build(compiled.traced_ops, **spec.validate())
-    plan = compiled.Plan([rule], np.full((1, 3), 0.001))
+    plan = compiled.Plan(spec, [spec.validate()], np.full((1, 3), 0.001))
     source = compiled.kernel_source(get_landscape("quadratic"), plan, "final")
     assert "u7_x = math.sqrt(u6_x)" in source and "u7_y = math.sqrt(u6_y)" in source
-    assert len(plan.programs) == 1 and plan.table.shape == (1, 4, 6)  # a row per step and one for the final check
+    assert len(plan.programs) == 1 and plan.variant_rows.shape == (1, 4)  # a row per step and one for the final check
     # The step sizes are the rule's own Python floats: η/(1 − β₁ᵗ) and √(1 − β₂ᵗ) per step.
-    assert plan.table[0, 2].tolist().count(-0.001 / (1 - 0.9**3)) == 1
-    assert plan.table[0, 2].tolist().count(math.sqrt(1 - 0.999**3)) == 1
+    third = [slot_value(plan, 0, k, group=0, step=2) for k in range(plan.base.shape[1])]
+    assert len(third) == 6
+    assert third.count(-0.001 / (1 - 0.9**3)) == 1
+    assert third.count(math.sqrt(1 - 0.999**3)) == 1
+    assert slot_value(plan, 0, third.index(math.sqrt(1 - 0.999**3)), group=0, step=3) == math.sqrt(1 - 0.999**3)
+
+
+def slot_value(plan, variant, slot, group, step):
+    """The constant the kernel reads for this slot (as the generated code indexes it)."""
+    return float(plan.constants[plan.base[variant, slot] + group * plan.group_stride[variant, slot]
+                                + step * plan.step_stride[variant, slot]])
+
+
+def test_settings_trace_together_and_split_only_where_a_branch_differs():
+    """SGD's `momentum == 0` splits a sweep in two; each slot is stored as compactly as it varies."""
+    spec = get_optimizer("sgd")
+    lr = np.array([0.01, 0.02, 0.03, 0.04])
+    momentum = np.array([0.0, 0.5, 0.0, 0.9])
+    groups = [spec.validate(lr=a, momentum=b) for a, b in zip(lr.tolist(), momentum.tolist(), strict=True)]
+    plan = compiled.Plan(spec, groups, np.repeat(lr[:, None], 5, axis=1))
+    rows = plan.variant_rows[plan.row_of_group]
+    assert (rows[0] == rows[2]).all() and (rows[1] == rows[3]).all() and not (rows[0] == rows[1]).all()
+    assert len(plan.programs) == 3  # plain steps; momentum's first step (b = g) and the later ones
+    # a per-group slot (the rate, the momentum) is one number per group, not one per step
+    assert set(plan.group_stride[plan.step_stride == 0].tolist()) <= {0, 1}
+    assert plan.constants.size < 4 * 6 * 4
+    for g in range(4):
+        later = rows[g, 3]
+        values = [slot_value(plan, later, k, g, 3) for k in range(plan.base.shape[1])]
+        assert (-lr[g] if momentum[g] else lr[g]) in values  # θ + (−η)b, or θ − ηg
+        if momentum[g]:
+            assert momentum[g] in values
+
+
+def test_ten_thousand_settings_in_one_call_equal_separate_calls():
+    """A 100 × 100 (lr, momentum) sweep, one start per setting, traced once for all settings:
+    sampled settings run alone give the same bits."""
+    land = get_landscape("rosenbrock")
+    lr, momentum = np.meshgrid(np.geomspace(1e-5, 2e-3, 100), np.linspace(0.0, 0.99, 100))
+    lr, momentum = lr.ravel(), momentum.ravel()
+    starts = np.random.default_rng(4).uniform((-2.0, -1.0), (2.0, 3.0), size=(10_000, 2))
+    sweep = simulate(land, "sgd", starts, 200, lr=lr, momentum=momentum, nesterov=False, record="final",
+                     backend="compiled")
+    assert sweep.backend == "compiled"
+    for j in np.random.default_rng(5).choice(10_000, 12, replace=False).tolist() + [0, 9_999]:
+        alone = simulate(land, "sgd", starts[j:j + 1], 200, lr=float(lr[j]), momentum=float(momentum[j]),
+                         record="final", backend="numpy")
+        np.testing.assert_array_equal(sweep.final_points[j], alone.final_points[0], err_msg=f"setting {j}")
+        assert sweep.diverged[j] == alone.diverged[0]
+    assert len(np.unique(sweep.final_points, axis=0)) > 9_000
+
+
+def test_a_sweep_of_betas_and_a_schedule_equals_separate_calls():
+    """Per-start betas make Adam's bias corrections (β ** t, by Python's float power) differ per
+    setting, and a schedule makes the rate differ per step and setting: the densest tables."""
+    land = get_landscape("himmelblau")
+    beta1 = np.linspace(0.5, 0.95, 40)
+    beta2 = np.repeat([0.9, 0.99, 0.999, 0.9999], 10)
+    lr = np.tile(np.linspace(0.01, 0.1, 10), 4)
+    starts = np.random.default_rng(6).uniform(-4, 4, size=(40, 2))
+    schedule = {"name": "CosineAnnealingLR", "T_max": 50, "warmup": 5}
+    betas = np.stack([beta1, beta2], axis=1)
+    sweep = simulate(land, "adam", starts, 80, lr=lr, betas=betas, schedule=schedule, record="path",
+                     backend="compiled")
+    for j in (0, 7, 13, 22, 39):
+        alone = simulate(land, "adam", starts[j:j + 1], 80, lr=float(lr[j]), betas=tuple(betas[j]),
+                         schedule=schedule, record="path", backend="numpy")
+        np.testing.assert_array_equal(sweep.points[j], alone.points[0], err_msg=f"setting {j}")
