@@ -23,6 +23,7 @@ from landscapes import FormulaError, Landscape
 from optimizers import Run, get_optimizer
 from ui import compute, session, widgets
 from ui.exporting import export_panel
+from ui.lecture import lecture_url_of
 from ui.state import CompareState
 
 CHART_KEY = "compare.chart"
@@ -116,5 +117,6 @@ with share_column:
     widgets.copy_link(session.share_url(state))
 with files_column:
     export_panel(shown.figure, shown.runs, shown.labels, landscape, state, shown.step, animated=shown.animated)
+st.link_button("Lecture this", lecture_url_of(state), help="Step through the first three cards on the Lecture page")
 
 session.save(state)

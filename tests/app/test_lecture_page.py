@@ -61,8 +61,60 @@ def test_theory_and_the_momentum_map_on_a_momentum_story():
     table = at.table[0].value
     assert "condition number κ" in list(table.iloc[:, 0]) and "20" in list(table.iloc[:, 1])
     maps = [e for e in at.get("bidi_component") if e.proto.component_name == "descent-lab.chart"
-            and "panel" not in json.loads(e.proto.json)]
+            and e.key.startswith("lecture.map")]
     assert len(maps) == 1 and json.loads(maps[0].proto.json)["controls"] is False
+    rows = list(table.iloc[:, 0])
+    assert "momentum's stable region" in rows and "Nesterov (Lessard) 4/(3L+μ), β" in rows
+
+
+def charts_keyed(at, prefix: str) -> list:
+    return [e for e in at.get("bidi_component") if e.proto.component_name == "descent-lab.chart"
+            and e.key.startswith(prefix)]
+
+
+@pytest.mark.parametrize(("story", "shown"), [("momentum_damps", True), ("sgd_ill_conditioned", True),
+                                               ("newton_one_step", False)])
+def test_the_phase_diagram_is_shown_where_the_story_is_about_momentum_or_oscillation(story, shown):
+    at = lecture({"story": story, "line": "1" if story == "momentum_damps" else "0"})
+    phases = charts_keyed(at, "lecture.phase")
+    assert bool(phases) == shown
+    if shown:
+        figure = json.loads(json.loads(phases[0].proto.json)["figure"])
+        assert len(figure["frames"]) > 1 and "velocity" in json.dumps(figure["layout"])
+
+
+def test_use_nesterovs_settings_adds_a_nesterov_card_and_the_url_keeps_it():
+    at = lecture({"story": "momentum_damps"})
+    at.button(key="lecture.use.nesterov").click().run()
+    assert not at.exception
+    panel = chart(at)["panel"]
+    assert "nesterov=True" in panel["3"] or "SGD nesterov" in panel["3"]  # its equations are shown
+    assert "0.3172" in at.query_params["opt"][-1] or "nesterov=1" in at.query_params["opt"][-1]
+    assert at.query_params["story"] == "momentum_damps"
+    assert any("not the story" in m.value for m in at.markdown)
+    at.button[0].click().run()  # back to the story's settings
+    assert "opt" not in at.query_params and chart(at)["frames"]
+
+
+def test_newtons_panel_has_the_hessian_its_eigenvalues_and_the_step():
+    at = lecture({"story": "damped_newton", "line": "1"})
+    panel = chart(at)["panel"]["0"]
+    assert panel.count("<math") >= 4 and "positive&#x000A0;definite" in panel  # MathML: non-breaking spaces
+
+
+def test_a_lecture_of_a_compare_state_opens_with_its_cards():
+    from urllib.parse import parse_qs, urlsplit
+
+    from ui.lecture import lecture_url_of
+    from ui.state import CompareState, card
+
+    compare = CompareState(landscape="rosenbrock", cards=(card("sgd", 0, lr=0.001), card("adam", 1, lr=0.05)),
+                           starts=((-1.0, 2.0),), steps=40)
+    query = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(urlsplit(lecture_url_of(compare)).query).items()}
+    at = lecture(query)
+    data = chart(at)
+    assert data["frames"][-1] == "40" and "Adam" in data["panel"]["1"]
+    assert any(m.value.startswith("#### Your comparison") for m in at.markdown)
 
 
 def test_a_bad_lecture_link_says_so_and_opens_a_story():
