@@ -8,10 +8,11 @@ silently stop showing what it says. Numbers quoted in the sentences come from
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
-from landscapes import Landscape
+from landscapes import Landscape, data_landscape, parse_formula
 from optimizers import Run
 from optimizers.theory import quadratic_theory
 
@@ -367,10 +368,17 @@ _add(Preset(
 
 
 # -- 10. AMSGrad vs Adam on Reddi et al.'s counterexample ---------------------------------------------------
+# The counterexample as data (landscapes.data): sample i's loss is c_i·x + y²/2, c = (C, −1, −1); its
+# expression the formula the page loads (the same average, in exact rationals).
+REDDI_DATA = replace(data_landscape("reddi"), expression=REDDI.expression)
+
+
 def _reddi_gradient(t: int, points: np.ndarray) -> np.ndarray:
-    """∇f_t: Cx on every third step (t = 1, 4, 7, ...), −x otherwise; y²/2 gives y."""
-    gx = np.full(points.shape[1], REDDI_C if t % 3 == 1 else -1.0)
-    return np.stack((gx, points[1]))
+    """∇f_t, the gradient of sample (t − 1) mod 3 visited in order: C on every third step (t = 1, 4, 7, ...),
+    −1 otherwise, in x; y²/2 gives y."""
+    samples = np.full((points.shape[1], 1), (t - 1) % REDDI_DATA.samples)
+    _, gx, gy = REDDI_DATA.batch_value_and_gradient(points[0], points[1], samples)
+    return np.stack((gx, gy))
 
 
 def _into_box(points: np.ndarray) -> np.ndarray:
@@ -400,7 +408,7 @@ _add(Preset(
     claim="On Reddi et al.'s online problem (gradient C = 3 every third step, −1 otherwise, optimum x = −1) "
           "Adam with β₁ = 0, β₂ = 1/(1+C²) drifts to x = +1, while AMSGrad, dividing by the largest v so far, "
           "reaches −1.",
-    landscape=REDDI, formula=REDDI_FORMULA,
+    landscape=REDDI_DATA, formula=REDDI_FORMULA,
     lines=(Line("Adam", "adam", REDDI_SETTINGS, REDDI_SCHEDULE, gradient=_reddi_gradient, project=_into_box),
            Line("AMSGrad", "adam", {**REDDI_SETTINGS, "amsgrad": True}, REDDI_SCHEDULE,
                 gradient=_reddi_gradient, project=_into_box)),
@@ -528,42 +536,81 @@ _add(Preset(
 
 
 # -- 14. Mini-batch noise ---------------------------------------------------------------------------------------
-SIGMA_ONE_SAMPLE = 2.0
 BATCHES = (1, 4, 16)
+MINIBATCH_LR, MINIBATCH_STEPS, MINIBATCH_SEED = 0.1, 600, 0
+# Least squares on 32 samples (landscapes.data); the Compare page gets its mean loss as formula text.
+_LINEAR_DATA = data_landscape("linear", seed=0)
+MINIBATCH_FORMULA = str(_LINEAR_DATA.expression)
+MINIBATCH_DATA = replace(_LINEAR_DATA, expression=parse_formula(MINIBATCH_FORMULA))
 
 
 def _batch_label(batch: int) -> str:
-    return f"batch {batch}"
+    return f"batch {batch}" if batch < MINIBATCH_DATA.samples else f"full batch ({batch})"
+
+
+def _minibatch_gradient(batch: int):
+    """The mean gradient of batch t of one seeded shuffle per epoch: `simulate(batch_size=batch,
+    shuffle=True, seed=MINIBATCH_SEED)`'s batches, as a story line's gradient (tested equal)."""
+    stream = np.random.default_rng(np.random.SeedSequence(MINIBATCH_SEED).spawn(1)[0])
+    order = MINIBATCH_DATA.batch_order(batch, MINIBATCH_STEPS, 1, True, stream)
+
+    def gradient(t: int, points: np.ndarray) -> np.ndarray:
+        _, gx, gy = MINIBATCH_DATA.batch_value_and_gradient(points[0], points[1], order[:, t - 1])
+        return np.stack((gx, gy))
+
+    return gradient
+
+
+def batch_noise(run: Run, land, batch: int) -> tuple[float, float]:
+    """(measured, predicted) mean of ‖g_t − ∇f(θ_t)‖² over the run: a batch of B of M samples drawn
+    without replacement has (M − B)/(B(M − 1)) times one sample's variance about ∇f."""
+    points = path(run)[:-1]
+    gx, gy = land.sample_gradients(points[:, 0], points[:, 1])
+    fx, fy = gx.mean(-1), gy.mean(-1)
+    one_sample = ((gx - fx[:, None]) ** 2 + (gy - fy[:, None]) ** 2).mean(-1)
+    m = land.samples
+    predicted = one_sample * (m - batch) / (batch * (m - 1))
+    measured = (run.grads[0, :, 0] - fx) ** 2 + (run.grads[0, :, 1] - fy) ** 2
+    return float(measured.mean()), float(predicted.mean())
 
 
 def _check_batches(runs, land):
-    lr, lam = 0.1, 4.0
     for batch in BATCHES:
-        sigma = SIGMA_ONE_SAMPLE / math.sqrt(batch)
-        variance = float(np.var(path(runs[_batch_label(batch)])[100:, 1]))
-        predicted = lr * sigma**2 / (lam * (2 - lr * lam))  # stationary variance of GD + noise along y
-        expect(abs(variance / predicted - 1) < 0.2,
-               f"batch {batch}: y variance {variance:.3g} vs theory {predicted:.3g}")
+        measured, predicted = batch_noise(runs[_batch_label(batch)], land, batch)
+        expect(abs(measured / predicted - 1) < 0.25,
+               f"batch {batch}: mean ‖g − ∇f‖² {measured:.3g} vs (M − B)/(B(M − 1)) theory {predicted:.3g}")
+    best = land.minima[0].value
+    excess = {b: float(np.mean(runs[_batch_label(b)].losses[0, 200:] - best)) for b in BATCHES}
+    expect(excess[1] > excess[4] > excess[16], f"loss above the minimum should fall with the batch: {excess}")
+    expect(excess[1] / excess[16] > 31, f"batch 16's noise variance is 31× smaller, its excess loss should be "
+                                        f"too: {excess[1] / excess[16]:.3g}×")
     ratio = path_length(runs[_batch_label(1)]) / path_length(runs[_batch_label(16)])
-    expect(abs(ratio / 4 - 1) < 0.25, f"batch 1's path should be about √16 = 4× batch 16's: {ratio:.3g}")
+    expect(ratio > 3, f"batch 1's path should be over 3× as long as batch 16's: {ratio:.3g}")
+    full = runs[_batch_label(land.samples)]
+    gap = np.linalg.norm(path(runs[_batch_label(16)])[:100] - path(full)[:100], axis=1).max()
+    expect(gap < 0.15, f"batch 16 should stay within 0.15 of the full-batch path for 100 steps: {gap:.3g}")
 
 
 _add(Preset(
     name="minibatch_noise", title="Mini-batch noise: bigger batches, smoother paths",
-    claim="A batch of B samples averages B noisy gradients, dividing the noise's standard deviation by √B: "
-          "batch 1 meanders, batch 16 is 4× smoother, and the spread around the minimum matches theory.",
-    landscape="quadratic",
-    lines=tuple(Line(_batch_label(b), "sgd", {"lr": 0.1}, noise=SIGMA_ONE_SAMPLE / math.sqrt(b)) for b in BATCHES),
-    starts=QUADRATIC_START, steps=600, seed=0,
+    claim="On least squares over 32 samples, a batch of B samples drawn without replacement has (M − B)/(B(M − 1)) "
+          "times one sample's gradient variance, 31× less at B = 16 than at B = 1: batch 1 meanders, batch 16 "
+          "hugs the full-batch path and sits over 31× closer to the minimum in loss.",
+    landscape=MINIBATCH_DATA, formula=MINIBATCH_FORMULA,
+    lines=(*(Line(_batch_label(b), "sgd", {"lr": MINIBATCH_LR}, gradient=_minibatch_gradient(b)) for b in BATCHES),
+           Line(_batch_label(MINIBATCH_DATA.samples), "sgd", {"lr": MINIBATCH_LR})),
+    starts=MINIBATCH_DATA.starts, steps=MINIBATCH_STEPS, seed=MINIBATCH_SEED,
     stages=(
-        Stage(0, 50, "Each path sees the true gradient plus noise of standard deviation 2/√B."),
-        Stage(50, 600, "Near the minimum the paths wander: the spread along y is lr·σ²/(λ(2 − lr·λ)), four times "
-                       "smaller in standard deviation for 16 samples than for 1."),
+        Stage(0, 30, "Far from the minimum every sample's gradient points roughly the same way: all batch sizes "
+                     "head down the valley together, beside the full batch."),
+        Stage(30, 600, "Near the minimum the samples disagree: one sample's gradient is mostly noise and batch 1 "
+                       "meanders; 16 of 32 samples cut the variance 31× and batch 16 hugs the full-batch path."),
     ),
     checks=_check_batches,
-    adapted="Until a data landscape exists, mini-batches are modelled by Gaussian gradient noise of the variance "
-            "a batch of B samples would have (σ²/B, σ = 2 for one sample), each line with its own noise; switch "
-            "to real mini-batches once the Explore issue adds them.",
+    adapted="Real mini-batches on a data landscape (landscapes.data: linear regression, 32 samples, seed 0): each "
+            "batch line reshuffles the samples every epoch and steps on the mean gradient of B of them, exactly "
+            "as simulate(batch_size=B, shuffle=True) does. The Compare page gets the mean loss as a formula and "
+            "runs full-batch SGD there.",
 ))
 
 

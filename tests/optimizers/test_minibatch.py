@@ -120,3 +120,28 @@ def test_formula_landscapes_refuse_batches_clearly():
         simulate(get_landscape("rosenbrock"), "sgd", STARTS, 10, lr=0.1, batch_size=4)
     with pytest.raises(HyperparameterError, match="need a data landscape"):
         simulate("quadratic", "sgd", STARTS, None, lr=0.1, epochs=2)
+
+
+def test_the_minibatch_story_steps_on_simulates_own_batches():
+    from presets import PRESETS
+    from presets.stories import BATCHES, MINIBATCH_DATA, MINIBATCH_LR, MINIBATCH_SEED, MINIBATCH_STEPS
+
+    story = PRESETS["minibatch_noise"]
+    runs = story.runs()
+    for batch in BATCHES:
+        again = simulate(MINIBATCH_DATA, "sgd", story.starts, MINIBATCH_STEPS, lr=MINIBATCH_LR, batch_size=batch,
+                         shuffle=True, seed=MINIBATCH_SEED)
+        assert np.array_equal(runs[f"batch {batch}"].points, again.points), batch
+        assert np.array_equal(runs[f"batch {batch}"].grads, again.grads), batch
+    full = simulate(MINIBATCH_DATA, "sgd", story.starts, MINIBATCH_STEPS, lr=MINIBATCH_LR)
+    assert np.array_equal(runs[f"full batch ({MINIBATCH_DATA.samples})"].points, full.points)
+
+
+def test_the_amsgrad_story_steps_on_the_counterexample_data_in_order():
+    from presets import PRESETS
+
+    story = PRESETS["amsgrad_counterexample"]
+    land = story.landscape_record
+    assert land.features[:, 0].tolist() == [3.0, -1.0, -1.0]
+    grads = story.runs()["Adam"].grads[0, :6, 0]
+    assert grads.tolist() == [3.0, -1.0, -1.0, 3.0, -1.0, -1.0]
