@@ -154,3 +154,12 @@ def test_batch_order_is_a_dataloader(kind):
             assert sorted(seen[seen >= 0].tolist()) == list(range(land.samples))
     unshuffled = land.batch_order(4, 3, 1, False, np.random.default_rng(0))
     assert unshuffled[0, 0].tolist() == [0, 1, 2, 3]
+
+
+def test_the_surface_view_draws_it_too():
+    from figures.surface import surface_figure
+
+    land = data_landscape("logistic")
+    run = simulate(land, "adam", land.starts, 30, lr=0.1, record="path")
+    figure = surface_figure(land, [run]).to_dict()
+    assert any(trace["type"] == "surface" for trace in figure["data"])
