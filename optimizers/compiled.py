@@ -8,12 +8,16 @@ How the kernel is made, without writing any optimizer a second time:
    the order the NumPy path performs it. Scalars stay Python floats, computed by the rule
    itself exactly as on the NumPy path (bias corrections `1 − βᵗ` included: Python's `β ** t`
    and numba's differ), so each step gives a program whose float constants are *slots*: the
-   kernel reads them from a table (steps × slots) filled by the trace. Steps whose program
-   differs (torch's first SGD step, RAdam's warm-up) are separate *variants* of the kernel.
+   kernel reads them from a table filled by the trace. Steps whose program differs (torch's
+   first SGD step, RAdam's warm-up) are separate *variants* of the kernel. Per-start
+   hyperparameters are traced together: every setting's scalars at once (`Many`, one float
+   per setting), the settings split only where a branch on them differs (SGD's
+   ``momentum == 0``), so a 100 × 100 sweep costs one trace per step, not 10,000.
 2. **Emit.** Each program is written out once per coordinate as scalar Python in the same
    operation order; the landscape's gradient (`landscapes.autodiff`, math form: libm, like
    the single-start path) is inlined before it. The source is a module file in a user cache
-   directory, compiled by numba with ``cache=True``: a fresh process loads it from disk.
+   directory, compiled by numba with ``cache=True``: a fresh process loads it from disk. One
+   kernel serves every record mode and noise (chosen at run time outside the vectorized loop).
 3. **Run.** Starts are cut into blocks; each block steps through all steps in one loop, its
    state in cache. Threads (the kernel releases the GIL) take blocks in parallel.
 
@@ -49,7 +53,7 @@ LIMIT = 1e8
 NON_FINITE, TOO_LARGE = 1, 2
 BLOCK = 256            # starts per block: the block's state (≈ 10 arrays × 2 kB) stays in L1
 NOISE_CHUNK_BYTES = 16 * 2**20  # noise is drawn with NumPy, this much at a time
-KERNEL_VERSION = "4"   # part of every kernel's hash: bump when the emitted code changes meaning
+KERNEL_VERSION = "5"   # part of every kernel's hash: bump when the emitted code changes meaning
 
 
 class NotTraceable(TypeError):
@@ -662,15 +666,21 @@ def _clip(value, low, high):
 
 
 def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False, converges: bool = False) -> str:
-    """The generated module: helpers, then ``run(...)`` for this landscape, plan, record mode,
-    noise and convergence check, each on or off in the code itself (a branch on them inside the
-    loop would keep it from vectorizing; the check alone costs 17 % of an Adam step)."""
+    """The generated module: helpers, then ``run(...)`` for this landscape, plan and convergence
+    check (on or off in the code itself: the check costs 17 % of an Adam step).
+
+    One kernel serves every record mode and noise (`record` and `noisy` do not change the
+    source): the loop over a block's starts stays branch-free, so it vectorizes, and the
+    choices are made once per block and step outside it. Noise is added from a block-local
+    buffer that holds −0.0 when there is none (x + (−0.0) is x, bit for bit, −0.0 included);
+    the path and the full record are stored by their own loops over the block after the step,
+    from the block's state and the gradients it kept. Fewer kernels: one compile where there
+    were up to six."""
     keys = plan.state_keys
     row = {"x": 0, "y": 1, "px": 2, "py": 3, "loss": 4}
     for i, key in enumerate(keys):
         row[f"s:{key}:x"], row[f"s:{key}:y"] = 5 + 2 * i, 6 + 2 * i
     rows = 5 + 2 * len(keys)
-    keep_path, keep_all = record != "final", record == "full"
     grad_lines, grad_out = kernel_gradient_lines(land.expression)
 
     def gradient_at(px: str, py: str, tag: str, with_value: bool) -> list[str]:
@@ -717,8 +727,12 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
     w("        for t in range(t0, t1):")
     w("            var = variant[t]")
     w("            moving = t < steps")
-    w("            record = (t % every == 0 or t == steps)" if keep_path else "            record = False")
-    w("            r = t // every if t % every == 0 else points.shape[1] - 1" if keep_path else "            r = 0")
+    w("            record = (t % every == 0 or t == steps)")
+    w("            r = t // every if t % every == 0 else points.shape[1] - 1")
+    w("            if noisy:")
+    w("                for j in range(lo, hi):")
+    w("                    NX[j] = noise[t - t0, 0, j]")
+    w("                    NY[j] = noise[t - t0, 1, j]")
     for v, program in enumerate(plan.programs):
         w(f"            {'if' if v == 0 else 'elif'} var == {v}:")
         if program is not None:
@@ -751,11 +765,6 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
         w(ind + "S[4, j] = f")
         if converges:
             w(ind + "converged[j] = t if ((gx * gx + gy * gy <= tol2) & (was_converged < 0)) else was_converged")
-        if keep_path:
-            w(ind + "if record:")
-            w(ind + "    points[j, r, 0] = x")
-            w(ind + "    points[j, r, 1] = y")
-            w(ind + "    losses[j, r] = f")
         output_refs = dict(program[1])
         split = output_refs["split"][1] if "split" in output_refs else 0
         if split or "lookahead" in output_refs:
@@ -766,9 +775,10 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
                 body += [ind + line for line in lines]
                 coords[c] = outs["lookahead"]
             body += [ind + line for line in gradient_at(coords["x"], coords["y"], "b", False)]
-        if noisy:
-            w(ind + "gx = gx + noise[t - t0, 0, j]")
-            w(ind + "gy = gy + noise[t - t0, 1, j]")
+        w(ind + "gx = gx + NX[j]")
+        w(ind + "gy = gy + NY[j]")
+        w(ind + "GX[j] = gx")
+        w(ind + "GY[j] = gy")
         stores = []
         new = {}
         for c, p in (("x", "x"), ("y", "y")):
@@ -794,13 +804,20 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
         w(ind + "S[1, j] = y if stay else ny")
         w(ind + "S[2, j] = x")
         w(ind + "S[3, j] = y")
-        if keep_all:
-            w(ind + "if moving:")
-            w(ind + "    grads[j, t, 0] = gx")
-            w(ind + "    grads[j, t, 1] = gy")
-            for i, key in enumerate(keys):
-                for c_index, c in enumerate("xy"):
-                    w(ind + f"    states[{i}, j, t, {c_index}] = S[{row[f's:{key}:{c}']}, j]")
+    # The records, after the step: θ_t and f(θ_t) as checked (rows 2-4), the gradient used,
+    # the state after the update.
+    w("            if keep_path and record:")
+    w("                for j in range(lo, hi):")
+    w("                    points[j, r, 0] = S[2, j]")
+    w("                    points[j, r, 1] = S[3, j]")
+    w("                    losses[j, r] = S[4, j]")
+    w("            if keep_all and moving:")
+    w("                for j in range(lo, hi):")
+    w("                    grads[j, t, 0] = GX[j]")
+    w("                    grads[j, t, 1] = GY[j]")
+    for i, key in enumerate(keys):
+        for c_index, c in enumerate("xy"):
+            w(f"                    states[{i}, j, t, {c_index}] = S[{row[f's:{key}:{c}']}, j]")
     # Each block works on its own 1-D copies of its state (L0 = x, L1 = y, ...; D, C, V, Z =
     # diverged, codes, converged, frozen): arrays the compiler knows are distinct, so the loop
     # over a block's starts vectorizes (≈ 6× faster than indexing the shared (rows, N) array).
@@ -819,8 +836,10 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
     pairs = [(f"L{k}", f"S[{k}, lo + j]") for k in range(rows)] + [
         (local, f"{name}[lo + j]") for name, local in (("diverged", "D"), ("codes", "C"),
                                                         ("converged", "V"), ("frozen", "Z"))]
-    allocate = [f"    {name} = np.empty({BLOCK})" for name in locals_] + [
-        f"    {name} = np.empty({BLOCK}, dtype=np.int64)" for name in "DCVZ"]
+    allocate = [f"    {name} = np.empty({BLOCK})" for name in [*locals_, "GX", "GY"]] + [
+        f"    {name} = np.empty({BLOCK}, dtype=np.int64)" for name in "DCVZ"] + [
+        f"    {name} = np.full({BLOCK}, -0.0)" for name in ("NX", "NY")] + [
+        "    noisy = noise.shape[0] > 0", "    keep_path = points.shape[0] > 0", "    keep_all = grads.shape[0] > 0"]
     copy_in = ["        for j in range(hi - lo):"] + [f"            {a}[j] = {b}" for a, b in pairs]
     copy_out = ["        for j in range(hi - lo):"] + [f"            {b} = {a}[j]" for a, b in pairs]
     loop = lines.index("    for b in range(blocks.shape[0]):")
