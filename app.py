@@ -14,7 +14,7 @@ PAGES = [
     st.Page("pages/compare/page.py", title="Compare", icon=":material/compare_arrows:", url_path="compare",
             default=True),
     st.Page("pages/lecture/page.py", title="Lecture", icon=":material/school:", url_path="lecture"),
-    # The Explore page joins this list.
+    st.Page("pages/explore/page.py", title="Explore", icon=":material/grid_on:", url_path="explore"),
 ]
 
 with st.sidebar:

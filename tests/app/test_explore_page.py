@@ -1,0 +1,164 @@
+"""The Explore page through AppTest: every part renders, the state round-trips through the URL, a
+hyperparameter change redraws, hostile URL values give a notice and never a traceback."""
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import pytest
+from apptest_helpers import figures, open_app
+
+from ui import explore
+from ui.explore import PARTS, ExploreState, from_query, to_query
+from ui.state import card
+
+
+def explore_page(query: dict | None = None):
+    at = open_app()
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page("pages/explore/page.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def link_buttons(at) -> list[dict]:
+    return [{"label": e.proto.label, "url": e.proto.url} for e in at.get("link_button")]
+
+
+def query_list(at, key: str) -> list[str]:
+    value = at.query_params[key]
+    return value if isinstance(value, list) else [value]
+
+
+def notices(at) -> list[str]:
+    return [c.value for e in at.expander for c in e.caption]
+
+
+@pytest.mark.parametrize("part", list(PARTS))
+def test_every_part_renders_its_figures(part):
+    at = explore_page({"part": part, "landscape": "himmelblau", "sres": "12", "res": "40"})
+    assert not at.error, [e.value for e in at.error]
+    assert figures(at), "no figure drawn"
+    assert dict(at.query_params).get("part", "basin") == part  # the default part is left out
+
+
+def test_the_basin_map_arrives_as_one_image():
+    at = explore_page({"landscape": "himmelblau", "res": "60"})
+    (figure,) = figures(at)
+    assert len(figure["layout"]["images"]) == 1
+    assert figure["layout"]["meta"]["basin_map"]["columns"] == 60
+
+
+def test_a_hyperparameter_change_redraws_the_map():
+    at = explore_page({"landscape": "himmelblau", "res": "40"})
+    before = figures(at)[0]["layout"]["images"][0]["source"]
+    at.number_input(key="explore.card.sgd.lr").set_value(0.02).run()
+    assert not at.exception
+    after = figures(at)[0]["layout"]["images"][0]["source"]
+    assert after != before
+    assert any("lr=0.02" in text for text in query_list(at, "opt"))
+
+
+def test_state_round_trips_through_the_url():
+    state = ExploreState(setup=explore.DEFAULT.setup, part="sweep", resolution=80, sweep_x="momentum",
+                         sweep_y="lr", sweep_ranges=(0.1, 0.9, 0.01, 0.5), zooms=((0.0, 0.99, 0.001, 1.0),),
+                         sweep_resolution=30, metric="steps_to_tol", lr_range=(1e-3, 10.0), per_decade=3,
+                         score="mean_loss", schedule="CosineAnnealingLR", warmup=20, tuned=("adam", "sgd"))
+    assert from_query(to_query(state)) == state
+    assert from_query(to_query(explore.DEFAULT)) == explore.DEFAULT
+    assert to_query(explore.DEFAULT) == {}
+
+
+def test_the_page_writes_the_state_it_was_opened_with():
+    query = {"part": "sweep", "landscape": "quadratic", "sres": "10", "metric": "diverged",
+             "sr": "0.01,1,0,0.9", "zoom": "0.001,1,0,0.99"}
+    at = explore_page(query)
+    assert {key: at.query_params[key] for key in query} == query
+    (figure,) = figures(at)
+    heatmap = next(t for t in figure["data"] if t["type"] == "heatmap")
+    assert len(heatmap["x"]) == 10 if isinstance(heatmap["x"], list) else True
+    assert [b.label for b in at.button if b.key and b.key.startswith("explore.crumb")] == ["← whole range"]
+
+
+def test_backing_out_of_a_zoom_restores_the_ranges():
+    at = explore_page({"part": "sweep", "landscape": "quadratic", "sres": "8", "sr": "0.1,0.5,0.2,0.6",
+                       "zoom": "0.001,1,0,0.99"})
+    at.button(key="explore.crumb.0").click().run()
+    assert not at.exception
+    assert "sr" not in at.query_params and "zoom" not in at.query_params
+
+
+def test_a_box_selection_zooms_to_its_ranges():
+    class Event:
+        class selection:  # noqa: N801 - the shape of Streamlit's PlotlyState
+            box = [{"x": [0.01, 0.1], "y": [0.2, 0.5]}]
+
+    assert explore._selected_box(Event, "lr", "momentum", (0.001, 1.0, 0.0, 0.99)) == (0.01, 0.1, 0.2, 0.5)
+    Event.selection.box = [{"x": [-2.0, -1.0], "y": [0.2, 0.5]}]  # a log axis reported in log₁₀ units
+    assert explore._selected_box(Event, "lr", "momentum", (0.001, 1.0, 0.0, 0.99)) == pytest.approx(
+        (0.01, 0.1, 0.2, 0.5))
+    Event.selection.box = []
+    assert explore._selected_box(Event, "lr", "momentum", (0.001, 1.0, 0.0, 0.99)) is None
+
+
+def test_fair_tuning_states_budget_score_grid_and_links_the_tuned_optimizers():
+    at = explore_page({"part": "tuning", "landscape": "rosenbrock", "steps": "200", "tune": "sgd,adam",
+                       "lrs": "0.0001,1", "decade": "2"})
+    statement = " ".join(m.value for m in at.markdown)
+    assert "Budget:" in statement and "200 steps" in statement and "Score:" in statement
+    assert "9 learning rates from 0.0001 to 1, 2 per decade" in statement
+    (link,) = [b for b in link_buttons(at) if "tuned" in b["label"]]
+    query = parse_qs(urlsplit(link["url"]).query)
+    assert urlsplit(link["url"]).path.endswith("/compare")
+    tuned = {text.split(",")[0]: text for text in query["opt"]}
+    assert set(tuned) == {"sgd", "adam"}
+    from explore import log_grid, tune_lr
+    from landscapes import get_landscape
+
+    land = get_landscape("rosenbrock")
+    best = tune_lr(land, "adam", land.starts, 200, log_grid(1e-4, 1, 2)).best_lr
+    assert f"lr={best!r}" in tuned["adam"] or f"lr={best:g}" in tuned["adam"]
+
+
+@pytest.mark.parametrize("query", [
+    {"part": "<script>alert(1)</script>"},
+    {"res": "1e9", "sres": "-5", "metric": "__import__('os')", "score": "nan"},
+    {"part": "sweep", "sx": "nesterov", "sy": "nesterov", "sr": "nan,inf,0,1", "zoom": "1,2,3"},
+    {"part": "sweep", "sr": "-1,1,0,0.5", "lrs": "0,0", "decade": "99"},
+    {"part": "tuning", "tune": "eval,exec,adam", "opt": "sgd,lr=-1", "steps": "1e12"},
+    {"part": "schedules", "sched": "os.system", "warmup": "-3", "landscape": "../../etc/passwd"},
+])
+def test_hostile_url_values_give_a_notice_not_a_traceback(query):
+    at = explore_page(query)
+    assert not at.exception
+    assert notices(at), "the link's problems are not said"
+    assert figures(at)
+
+
+def test_a_basin_click_opens_compare_with_that_start_and_the_same_settings():
+    at = explore_page({"landscape": "himmelblau", "res": "20", "opt": "adam,lr=0.05"})
+    # The chart's click arrives through its on_click: emulate it through the session state the callback sets.
+    from ui.state import CompareState
+
+    start = (-4.75, 4.75)
+    at.session_state[explore.GOTO_KEY] = CompareState(landscape="himmelblau", cards=(card("adam", 0, lr=0.05),),
+                                                      starts=(start,), steps=at.session_state["explore.steps"])
+    at.run()
+    assert not at.exception
+    assert query_list(at, "start") == ["-4.75,4.75"]
+    assert any(text.startswith("adam,lr=0.05") for text in query_list(at, "opt"))
+    shown = at.session_state["compare.state"]  # Compare ran, on that start
+    assert shown.starts == (start,) and shown.cards[0].hyperparameters == {"lr": 0.05}
+    assert "part" not in at.query_params
+
+
+def test_basin_cells_map_clicks_to_their_centres():
+    from explore import basin_map
+
+    basins = basin_map("himmelblau", "sgd", 20, 10, lr=0.01)
+    start = basins.start_at(-4.9, 4.9)
+    assert start == (float(basins.xs[0]), float(basins.ys[-1]))
+    assert np.isclose(start[0], -4.75) and np.isclose(start[1], 4.75)
+    json.dumps(start)
