@@ -171,7 +171,7 @@ def show() -> None:
         state, notices = from_query(st.query_params)
         st.session_state[KEY + "state"] = state
         st.session_state[KEY + "notices"] = notices
-        _seed_widgets(state)
+    _seed_widgets(st.session_state[KEY + "state"])
     for notice in st.session_state.get(KEY + "notices", []):
         st.warning(notice)
     with st.sidebar:
@@ -196,8 +196,11 @@ def _tex(name: str) -> str:
 
 
 def _seed_widgets(state: MiniBatchState) -> None:
+    """Give each widget the state's value unless it has one: on the first run, and after another
+    page was shown (Streamlit forgets the values of widgets a run did not draw)."""
     for name, value in asdict(state).items():
-        st.session_state[KEY + name] = value
+        if KEY + name not in st.session_state:
+            st.session_state[KEY + name] = value
 
 
 def _controls() -> MiniBatchState:

@@ -78,6 +78,20 @@ def test_the_url_holds_the_state_and_other_parameters_are_kept():
     assert "mb_batch" not in mb_query(again)  # back to the default: the parameter goes
 
 
+def test_the_settings_survive_another_page_forgetting_the_widgets():
+    at = open_part()
+    widget(at, "slider", "Batch size B").set_value(16).run()
+    widget(at, "selectbox", "Dataset").select("logistic").run()
+    at.session_state["harness.elsewhere"] = True  # another page: Streamlit forgets the part's widgets
+    at.run()
+    assert not at.sidebar.slider
+    at.session_state["harness.elsewhere"] = False
+    at.run()
+    assert widget(at, "slider", "Batch size B").value == 16
+    assert widget(at, "selectbox", "Dataset").value == "logistic"
+    assert mb_query(at)["mb_batch"] == "16"
+
+
 def test_a_new_dataset_keeps_the_batch_and_takes_its_own_size():
     at = open_part({"mb_batch": "8"})
     widget(at, "selectbox", "Dataset").select("logistic").run()
