@@ -300,13 +300,14 @@ def _growth_section(land: DataLandscape, state: MiniBatchState) -> None:
 
 
 def _downloads(figure, rows: list[dict], name: str, key: str, version: str) -> None:
-    """CSV at once (cheap); PNG and SVG made on request (a browser renders them, about a second).
+    """CSV at once (cheap); PNG and SVG made on request (the exporter's browser renders them).
     Images made for another `version` of the settings are not offered."""
     columns = st.columns([1, 1, 3])
     columns[0].download_button("CSV", _csv(rows), f"{name}.csv", "text/csv", key=key + ".csv")
     stored = st.session_state.get(key + ".image")
     made = stored[1] if stored and stored[0] == version else None
-    if columns[1].button("PNG / SVG", key=key + ".make", help="Render the figure as images (a second or two)."):
+    hint = "Render the figure as images: the first starts the exporter's browser (seconds), later ones about a second."
+    if columns[1].button("PNG / SVG", key=key + ".make", help=hint):
         from exports import images  # Kaleido and its browser: loaded only when an image is asked for
 
         try:

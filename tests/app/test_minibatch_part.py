@@ -134,6 +134,19 @@ def test_the_paths_can_be_downloaded_as_csv():
     assert any(b.label == "PNG / SVG" for b in at.button)
 
 
+def test_images_are_made_on_request_and_dropped_when_the_settings_change():
+    at = open_part({"mb_epochs": "2", "mb_paths": "2", "mb_data": "reddi"})
+    (make,) = [b for b in at.button if b.label == "PNG / SVG"]
+    make.click().run()
+    assert not at.exception and not at.error
+    downloads = {b.label for b in at.get("download_button")}
+    assert {"Download PNG", "Download SVG"} <= downloads
+    png, svg = at.session_state["minibatch.band.image"][1]
+    assert png.startswith(b"\x89PNG") and b"<svg" in svg[:200]
+    widget(at, "slider", "Arrows at step").set_value(3).run()
+    assert "Download PNG" not in {b.label for b in at.get("download_button")}  # made for other settings
+
+
 @pytest.mark.parametrize("state", [DEFAULT, MiniBatchState(data="logistic", samples=40, batch=5, lr=0.03, momentum=0.9,
                                                            step=7, factor=2, phases=4)])
 def test_query_round_trip(state):
