@@ -473,9 +473,11 @@ async def load(base: str, sessions: int, seconds: float, think: tuple[float, flo
     sampler = Sampler(pid) if pid else None
     sampling = asyncio.create_task(sampler.run(stop)) if sampler else None
     began, own = time.monotonic(), time.process_time()
+    server_cpu = cpu_seconds(pid) if pid else float("nan")
     idle, tasks, closing = await wave(base, [LINK] * sessions, seconds, min(60.0, seconds / 4), think, seed, pid,
                                       results)
     wall = time.monotonic() - began
+    server_cpu = (cpu_seconds(pid) if pid else float("nan")) - server_cpu
     own = (time.process_time() - own) / wall * 100  # this generator's CPU, % of one core
     # The class's tabs: watched long enough for ui/session.py to shut their sessions down (what stays
     # is the caches they filled); the budget is read on the reopened tabs below.
@@ -490,6 +492,7 @@ async def load(base: str, sessions: int, seconds: float, think: tuple[float, flo
     return {"results": results, "reopened": reopened, "baseline": baseline, "idle": idle, "after": after,
             "watched": watched, "reopen_idle": reopen_idle, "reopen_after": reopen_after,
             "reopen_watched": reopen_watched, "samples": sampler.samples if sampler else [], "wall": wall,
+            "server_cpu": server_cpu,
             "own_cpu": own}
 
 
@@ -535,6 +538,8 @@ def report(sessions: int, outcome: dict) -> str:
                   f"| whole machine busy during the class ({os.cpu_count()} cores, all processes): p50 / max | "
                   f"{percentile(machine, 50):.0f} % / {max(machine):.0f} % |",
                   f"| this generator's CPU during the class, % of one core | {o['own_cpu']:.0f} |",
+                  # CPU time, not wall time: what an action costs the server whatever else the machine runs
+                  f"| server CPU time per action of the class | {o['server_cpu'] / max(1, len(every)) * 1e3:.0f} ms |",
                   "| load average at the end (1, 5 min) | {:.1f} / {:.1f} |".format(*os.getloadavg()[:2]),
                   f"| RSS over time, MB | {' '.join(f'{v:.0f}' for v in rss[:: max(1, len(rss) // 16)])} |"]
     for action, reasons in results.errors.items():

@@ -70,6 +70,14 @@ def makers(figure: go.Figure | Callable[[], go.Figure], runs: Sequence[Run], lab
     }
 
 
+@st.cache_data(max_entries=64, ttl="30m", show_spinner=False)
+def made_file(chosen: str, version: str, _make: Callable[[], bytes]) -> bytes:
+    """The file `_make` makes, made once for every session that asks for the same format of the
+    same state and step (`version`): a class exporting the view the lecturer set shares one
+    render. A failure is not kept (Streamlit caches returned values only): Try again makes it anew."""
+    return _make()
+
+
 # What a failure's type means, said to a student (the first that matches, by class name, so this
 # module needs none of the export browser's packages).
 _REASONS = (
@@ -123,7 +131,7 @@ def export_panel(figure: go.Figure | Callable[[], go.Figure] | None, runs: Seque
             st.session_state.pop(FAILED_KEY, None)
             with st.spinner(f"Making the {chosen.upper()}…"):
                 try:
-                    st.session_state[EXPORT_KEY] = (chosen, version, available[chosen]())
+                    st.session_state[EXPORT_KEY] = (chosen, version, made_file(chosen, version, available[chosen]))
                 except Exception as error:  # noqa: BLE001 - an export failure must not break the page
                     st.session_state[FAILED_KEY] = (chosen, version, failure_reason(error))
                     st.session_state.pop(EXPORT_KEY, None)  # the file it replaces is no longer offered

@@ -396,3 +396,20 @@ def test_sessions_showing_the_same_state_share_one_chart_and_a_change_makes_a_ne
                                                                      "adam,lr=0.05,colour=1"]})))["SGD"],
                           changed["SGD"])
     assert len(built) == 2  # the third session's state is the second's: its chart again
+
+
+def test_a_file_made_for_one_session_is_handed_to_another_showing_the_same_state(monkeypatch):
+    import exports
+    from ui.exporting import made_file as shared
+
+    calls = []
+    real = exports.to_csv
+    monkeypatch.setattr(exports, "to_csv", lambda *a, **k: calls.append(1) or real(*a, **k))
+    shared.clear()
+    link = {"steps": "30"}
+    first, second = open_app(link), open_app(link)
+    assert made_file(first, "csv") == made_file(second, "csv")
+    assert len(calls) == 1
+    open_card(second, 0).number_input(key="card0.sgd.lr").set_value(0.02).run()
+    assert made_file(second, "csv") != made_file(first, "csv")  # another state: its own file
+    assert len(calls) == 2

@@ -3,7 +3,7 @@
 import pytest
 
 import exports
-from ui.exporting import failure_reason
+from ui.exporting import failure_reason, made_file
 
 
 class BrowserClosedError(RuntimeError):
@@ -26,6 +26,7 @@ def test_a_failed_export_says_why_and_one_click_tries_again(app, monkeypatch):
         raise BrowserClosedError()
 
     monkeypatch.setattr(exports, "to_csv", browser_died)
+    made_file.clear()  # files are shared across sessions: a CSV another test made is not this one
     app.selectbox(key="compare.export_format").set_value("csv").run()
     app.button(key="compare.export_make").click().run()
     assert not app.exception
