@@ -152,17 +152,19 @@ def lecture_figure(landscape: Landscape, runs: Sequence[Run], *, step: int | Non
         if presentation:
             height = max(height, 680)
     layout = _layout(landscape.title if title is None else title, sizes, height, len(shown))
+    if (y1 - y0) / (x1 - x0) >= TALL:  # a tall view leaves room beside it: the legend there, one entry a row
+        layout["legend"].update({"orientation": "v", "x": 1.02, "xanchor": "left", "y": 0, "yanchor": "bottom"})
     # What a length means, in the title's row (the legend stays one or two rows at 1280×720).
     layout["annotations"] = [{"name": "scale", "text": " · ".join(notes), "showarrow": False, "x": 1,
                               "xref": "paper", "xanchor": "right", "y": 1, "yref": "paper", "yanchor": "bottom",
                               "font": {"size": sizes.legend}}]
     layout.update({
         "xaxis": {"range": [x0, x1], "title": {"text": "x", "font": {"size": sizes.axis_title}},
-                  "constrain": "domain", "showgrid": False, "zeroline": False,
+                  "constrain": "domain", "showgrid": False, "zeroline": False, "automargin": True,
                   "tickfont": {"size": sizes.ticks}},
         "yaxis": {"range": [y0, y1], "title": {"text": "y", "font": {"size": sizes.axis_title}}, "scaleanchor": "x",
                   "constrain": "domain", "constraintoward": "bottom",
-                  "showgrid": False, "zeroline": False, "tickfont": {"size": sizes.ticks}},
+                  "showgrid": False, "zeroline": False, "automargin": True, "tickfont": {"size": sizes.ticks}},
         "images": [contour_image(landscape, bounds)],
         "meta": {SCALE_META: scale, BOX_META: box_scale, "opening_step": int(shown[current]),
                  "eigen_axes": eigen_axes},
@@ -171,6 +173,7 @@ def lecture_figure(landscape: Landscape, runs: Sequence[Run], *, step: int | Non
     return go.Figure(data=[*static, *moving], layout=layout, frames=frames, _validate=False)
 
 
+TALL = 0.75  # a view this tall (y range / x range) or taller gets its legend beside it, not under it
 AXES_SHARE = 0.12  # the long eigen-axis: half of it is this fraction of the view's shorter side
 AXES_RATIO = 4.0   # the short axis is at least 1/AXES_RATIO of the long one
 AXES_COLOURS = ("#E08214", "#8073AC")  # e₁ (smaller λ), e₂ (larger λ)
@@ -503,7 +506,8 @@ def state_figure(runs: Sequence[Run], *, step: int | None = None, presentation: 
     panels = state_panels(vectors)
     steps = max((run.steps for run in runs), default=0)
     shown, current = _shown(steps, step, max_frames)
-    figure = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.045,
+    figure = make_subplots(rows=len(panels), cols=1, shared_xaxes=True,
+                           vertical_spacing=0.075 if presentation else 0.045,
                            subplot_titles=[STATE_PANELS[p] for p in panels])
     static: list[dict] = []
     moving_sources: list[tuple[str, list]] = []
@@ -548,7 +552,7 @@ def state_figure(runs: Sequence[Run], *, step: int | None = None, presentation: 
     for trace in [*static, *moving]:
         figure.add_trace(trace)
     figure.frames = frames
-    figure.update_annotations(font_size=sizes.axis_title)
+    figure.update_annotations(font_size=sizes.ticks + 2)  # subplot titles: clear of the panel above
     figure.update_layout(height=height or (180 * len(panels) + 120) * (1.3 if presentation else 1),
                          font={"size": sizes.ticks}, plot_bgcolor="white",
                          margin={"l": 20, "r": 20, "t": 40, "b": 40}, hovermode="closest",

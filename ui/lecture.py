@@ -339,7 +339,7 @@ def with_momentum_setting(state: LectureState, lr: float, momentum: float) -> Le
     return replace(with_setup(state, setup.with_cards(cards, setup.noises)), notices=())
 
 
-THEORY_METHODS = {"gd": "GD's optimal rate", "heavy_ball": "the optimal heavy ball", "nesterov": "Nesterov (Lessard)"}
+THEORY_METHODS = {"gd": "GD", "heavy_ball": "heavy ball", "nesterov": "Nesterov"}  # "Use …" buttons
 
 
 def _kind(c: compare.Card) -> str | None:

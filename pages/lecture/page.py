@@ -8,6 +8,7 @@ the phase diagram; the theory with its "use these settings" and the (α, β) map
 """
 
 import html
+import zlib
 from dataclasses import replace
 
 import streamlit as st
@@ -135,7 +136,9 @@ states = state_figure(ordered, labels=labels, presentation=state.presentation, m
 states.update_yaxes(automargin=True)  # room for log-axis tick labels (10⁻³²) beside the narrow panels
 frames = [frame.name for frame in figure.frames]
 panel = lecture.step_panels(ordered, labels, line, frames)
-chart.plotly_chart(figure, key=f"{CHART_KEY}.{state.story}", companions=[states], panel=panel, step=0,
+# Keyed by the setup too: new settings are a new chart (its panel shows their numbers from step 0).
+setup_key = zlib.crc32(repr(state.setup).encode()) if state.setup is not None else 0
+chart.plotly_chart(figure, key=f"{CHART_KEY}.{state.story}.{setup_key}", companions=[states], panel=panel, step=0,
                    height=height)
 
 # -- stages and the phase diagram ------------------------------------------------------------

@@ -69,13 +69,49 @@ def test_five_steps_of_the_momentum_story_move_the_arrows_the_markers_and_the_nu
     page.screenshot(path=str(artifacts / "lecture-momentum-1440x900.png"))
 
 
-@pytest.mark.parametrize("story", ["sgd_ill_conditioned", "adagrad", "adam_bias_correction"])
-def test_three_stories_at_projector_size(page, app_url, artifacts, story):
-    page.set_viewport_size({"width": 1280, "height": 720})
-    open_story(page, app_url, story)
-    for _ in range(3):
-        page.locator(CHART).first.locator(".dl-next").click()
-    page.wait_for_function(f"() => document.querySelector('{PANEL}').dataset.step === '3'", timeout=5_000)
+@pytest.mark.parametrize("size", [(1280, 720), (1440, 900)], ids=["1280x720", "1440x900"])
+@pytest.mark.parametrize("story", ["sgd_ill_conditioned", "adagrad", "rosenbrock_overshoot"])
+def test_three_stories_fit_a_projector_with_the_equations_in_view(page, app_url, artifacts, story, size):
+    width, height = size
+    page.set_viewport_size({"width": width, "height": height})
+    open_story(page, app_url, f"{story}&present=1" if width == 1280 else story)
+    for _ in range(3):  # pressed in the page: a Playwright click would scroll the button into view
+        page.evaluate(f"() => document.querySelector('{CHART} .dl-next').click()")
+    page.wait_for_function(f"() => document.querySelector('{PANEL}').dataset.step !== '0'", timeout=5_000)
     box = page.locator(CHART).first.locator(".js-plotly-plot").first.bounding_box()
-    assert box["width"] > 0.35 * 1280
-    page.screenshot(path=str(artifacts / f"lecture-{story}-1280x720.png"))
+    assert box["width"] > 0.35 * width
+    equation = page.locator(f"{PANEL} .dl-equation").first.bounding_box()
+    assert equation["y"] + 0.5 * equation["height"] < height, "the first equation is below the fold"
+    # A legend under the contour: at most two rows (its rows are the distinct heights of its entries);
+    # beside it (a tall view), it takes no height from the plot
+    rows = page.evaluate(f"""() => {{ const gd = document.querySelector('{CHART} .js-plotly-plot');
+        if (gd._fullLayout.legend.orientation !== 'h') return 0;
+        return new Set([...gd.querySelectorAll('.legend .traces')]
+            .map(t => Math.round(t.getBoundingClientRect().top))).size; }}""")
+    assert rows <= 2, f"the legend takes {rows} rows"
+    page.screenshot(path=str(artifacts / f"lecture-{story}-{width}x{height}.png"))
+
+
+def test_a_click_on_the_momentum_map_sets_lr_and_momentum(page, app_url, artifacts):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_story(page, app_url, "momentum_damps&line=1")
+    find_map = """() => [...document.querySelectorAll('.dl-chart .js-plotly-plot')]
+        .find(gd => gd.layout && gd.layout.meta && gd.layout.meta.momentum_map)"""
+    page.wait_for_function(f"() => Boolean(({find_map})())", timeout=LOAD_MS)
+    page.evaluate(f"() => ({find_map})().scrollIntoView()")
+    # Panel 2 is λ = 4: αλ = 2 there is lr = 0.5; β = 0.5
+    point = page.evaluate(f"""() => {{ const gd = ({find_map})(); const f = gd._fullLayout;
+        const box = gd.getBoundingClientRect();
+        return {{ x: box.left + f.xaxis2._offset + f.xaxis2.d2p(2.0),
+                  y: box.top + f.yaxis2._offset + f.yaxis2.d2p(0.5) }}; }}""")
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_function("() => window.location.search.includes('opt=')", timeout=LOAD_MS)
+    query = page.evaluate("() => decodeURIComponent(window.location.search)")
+    card = next(part for part in query.split("&") if part.startswith("opt=") and "momentum=" in part)
+    lr, momentum = (float(card.split(f"{name}=")[1].split(",")[0]) for name in ("lr", "momentum"))
+    assert abs(lr - 0.5) < 0.02 and abs(momentum - 0.5) < 0.02 and "story=momentum_damps" in query
+    # The panel now shows the new setting's numbers: θ₁ = θ₀ − lr·g₀ with the clicked lr
+    page.wait_for_function(f"() => document.querySelector('{PANEL}').innerText.includes('{lr:.4g}')",
+                           timeout=LOAD_MS)
+    assert not page.locator("[data-testid=stException]").count()
+    page.screenshot(path=str(artifacts / "lecture-map-click.png"))
