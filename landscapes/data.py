@@ -359,8 +359,9 @@ def data_landscape(kind: str = "linear", seed: int = 0, samples: int | None = No
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a whole number ≥ 0, got {seed!r}")
     samples = model.default_samples if samples is None else samples
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 1 <= samples <= 10_000:
-        raise ValueError(f"samples must be a whole number in [1, 10000], got {samples!r}")
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 2 <= samples <= 10_000:
+        # one sample fits a line through it in many ways: no single minimum
+        raise ValueError(f"samples must be a whole number in [2, 10000], got {samples!r}")
     features, targets = model.make(int(seed), int(samples))
     features.flags.writeable = targets.flags.writeable = False
     expression = sp.Add(*[model.sample_expression(x, y, tuple(sp.Float(v) for v in row), sp.Float(t))

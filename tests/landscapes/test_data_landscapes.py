@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from figures import comparison_figure
 from figures.background import contour_image
@@ -121,7 +123,7 @@ def test_the_seed_makes_the_dataset(kind):
     assert data_landscape(kind, seed=1, samples=10).samples == 10
 
 
-@pytest.mark.parametrize("bad", [{"kind": "mnist"}, {"seed": -1}, {"seed": 1.5}, {"samples": 0}, {"samples": True}])
+@pytest.mark.parametrize("bad", [{"kind": "mnist"}, {"seed": -1}, {"seed": 1.5}, {"samples": 1}, {"samples": True}])
 def test_bad_arguments_say_what_is_wrong(bad):
     with pytest.raises(ValueError, match=next(iter(bad)) if "kind" not in bad else "unknown data landscape"):
         data_landscape(**bad)
@@ -163,3 +165,23 @@ def test_the_surface_view_draws_it_too():
     run = simulate(land, "adam", land.starts, 30, lr=0.1, record="path")
     figure = surface_figure(land, [run]).to_dict()
     assert any(trace["type"] == "surface" for trace in figure["data"])
+
+
+@settings(max_examples=60)
+@given(samples=st.integers(2, 40), batch_size=st.integers(1, 40), steps=st.integers(0, 60),
+       starts=st.integers(1, 3), shuffle=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_every_epoch_visits_every_sample_once_in_batches_of_the_size_asked(samples, batch_size, steps, starts,
+                                                                           shuffle, seed):
+    batch_size = min(batch_size, samples)
+    land = data_landscape("linear", samples=samples)
+    batches = land.batch_order(batch_size, steps, starts, shuffle, np.random.default_rng(seed))
+    per_epoch = -(-samples // batch_size)
+    assert batches.shape == (starts, steps, batch_size)
+    for start in range(starts):
+        for first in range(0, steps - per_epoch + 1, per_epoch):
+            epoch = batches[start, first:first + per_epoch]
+            assert sorted(epoch[epoch >= 0].tolist()) == list(range(samples))
+        for batch in batches[start]:
+            kept = batch[batch >= 0]
+            assert (np.diff(kept) > 0).all()  # dataset order within a batch
+            assert (batch[len(kept):] == -1).all()  # padding only at the end

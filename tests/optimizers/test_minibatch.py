@@ -145,3 +145,28 @@ def test_the_amsgrad_story_steps_on_the_counterexample_data_in_order():
     assert land.features[:, 0].tolist() == [3.0, -1.0, -1.0]
     grads = story.runs()["Adam"].grads[0, :6, 0]
     assert grads.tolist() == [3.0, -1.0, -1.0, 3.0, -1.0, -1.0]
+
+
+def test_a_look_ahead_gradient_uses_the_same_batch_as_its_step():
+    run = simulate(LINEAR, "nesterov", STARTS, 25, lr=0.05, momentum=0.9, batch_size=3, shuffle=True, seed=4)
+    for t in (1, 7, 24):
+        velocity = run.states["velocity"][:, t - 1]
+        ahead = run.points[:, t] - 0.9 * velocity
+        batch = run.batches[:, t]
+        batch = batch[:, : (batch[0] >= 0).sum()]
+        _, gx, gy = LINEAR.batch_value_and_gradient(ahead[:, 0], ahead[:, 1], batch)
+        np.testing.assert_array_equal(run.grads[:, t], np.stack((gx, gy), axis=-1))
+
+
+def test_per_start_hyperparameters_with_batches_equal_separate_runs_without_shuffling():
+    lrs = np.array([0.02, 0.1, 0.3])
+    together = simulate(LINEAR, "sgd", STARTS, 40, lr=lrs, batch_size=5)
+    for i, lr in enumerate(lrs):
+        alone = simulate(LINEAR, "sgd", STARTS[i:i + 1], 40, lr=float(lr), batch_size=5)
+        np.testing.assert_array_equal(together.points[i], alone.points[0])
+
+
+def test_a_diverging_minibatch_run_is_marked_and_stops():
+    run = simulate(LINEAR, "sgd", STARTS, 200, lr=3.0, batch_size=2, shuffle=True)
+    assert (run.diverged > 0).all()
+    assert np.isfinite(run.points).all()
