@@ -35,11 +35,12 @@ BAND = (0.1, 0.9)  # the quantiles over the shuffles that bound the shaded band 
 
 def minibatch_runs(land: DataLandscape, *, batch_size: int, steps: int | None = None, epochs: int | None = None,
                    paths: int = 8, seed: int = 0, optimizer: str = "sgd", start: Sequence[float] | None = None,
-                   **settings: Any) -> tuple[Run, Run]:
-    """(band, full): `paths` copies of one start, each with its own shuffle (seeded by `seed`),
-    and full-batch gradient descent from the same start for as many steps."""
+                   shuffle: bool = True, **settings: Any) -> tuple[Run, Run]:
+    """(band, full): `paths` copies of one start, each with its own shuffle (seeded by `seed`; with
+    `shuffle` False all visit the samples in dataset order), and full-batch gradient descent from
+    the same start for as many steps."""
     start = tuple(land.starts[0] if start is None else start)
-    band = simulate(land, optimizer, [start] * paths, steps, batch_size=batch_size, shuffle=True, epochs=epochs,
+    band = simulate(land, optimizer, [start] * paths, steps, batch_size=batch_size, shuffle=shuffle, epochs=epochs,
                     seed=seed, record="full", backend="numpy", **settings)
     full = simulate(land, optimizer, [start], band.steps, record="full", backend="numpy", **settings)
     return band, full
@@ -92,7 +93,8 @@ def minibatch_figure(land: DataLandscape, band: Run, full: Run, *, step: int = 0
     for i, path_points in enumerate(band.points):
         traces.append({"type": "scatter", "x": path_points[:, 0], "y": path_points[:, 1], "mode": "lines",
                        "line": {"color": BAND_COLOUR, "width": sizes.line * 0.6}, "opacity": 0.45,
-                       "name": f"batch {band.batch_size}, {len(band.points)} shuffles", "legendgroup": "band",
+                       "name": (f"batch {band.batch_size}, {len(band.points)} shuffles" if band.shuffle
+                                else f"batch {band.batch_size}, in dataset order"), "legendgroup": "band",
                        "showlegend": i == 0, "hoverinfo": "skip"})
     traces.append({"type": "scatter", "x": full.points[0, :, 0], "y": full.points[0, :, 1], "mode": "lines",
                    "line": {"color": FULL_COLOUR, "width": sizes.line, "dash": "dash"},

@@ -44,6 +44,7 @@ class MiniBatchState:
     batch: int = 4
     epochs: int = 20
     paths: int = 8              # shuffled copies of the start: the band
+    shuffle: bool = True        # a fresh permutation each epoch (False: dataset order, as Reddi et al.)
     shuffle_seed: int = 0
     step: int = 0               # where the two gradient arrows are drawn
     grow_lr: float = 0.1        # Smith et al.'s comparison
@@ -91,13 +92,15 @@ def dataset_defaults(data: str) -> dict[str, Any]:
     model = DATA_MODELS[data]
     opening: dict[str, Any] = {"samples": model.default_samples, "step": 0}
     if data == "reddi":
-        opening.update(batch=1, optimizer="adam")
+        opening.update(batch=1, optimizer="adam", shuffle=False)
     return opening
 
 
 def _parse(name: str, text: str, kind: type) -> Any:
     if name in CHOICES:
         return text if text in CHOICES[name] else None
+    if kind is bool:
+        return {"true": True, "1": True, "false": False, "0": False}.get(text.lower())
     try:
         number = float(text)
     except ValueError:
@@ -147,12 +150,12 @@ def write_query(state: MiniBatchState) -> None:
 # -- computations, cached per setting (the runs hold the landscape object: no copies) ---------------
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _band(data: str, seed: int, samples: int, optimizer: str, lr: float, momentum: float, batch: int,
-          epochs: int, paths: int, shuffle_seed: int):
+          epochs: int, paths: int, shuffle: bool, shuffle_seed: int):
     land = data_landscape(data, seed, samples)
     settings: dict[str, Any] = {"lr": lr}
     if optimizer == "sgd" and momentum:
         settings["momentum"] = momentum
-    return minibatch_runs(land, batch_size=batch, epochs=epochs, paths=paths, seed=shuffle_seed,
+    return minibatch_runs(land, batch_size=batch, epochs=epochs, paths=paths, seed=shuffle_seed, shuffle=shuffle,
                           optimizer=optimizer, **settings)
 
 
@@ -183,7 +186,7 @@ def show() -> None:
     p, q = land.model.parameters
     st.markdown(rf"**{land.title}**: $f({_tex(p)}, {_tex(q)}) = \frac{{1}}{{{land.samples}}}\sum_i \ell_i$, "
                 rf"$\ell_i = {land.model.sample_latex}$. Each step uses the mean gradient of a batch of "
-                f"{state.batch} samples, visited as torch's `DataLoader(shuffle=True)` does.")
+                f"{state.batch} samples, visited as torch's `DataLoader(shuffle={state.shuffle})` does.")
     if state.data == "reddi":
         st.caption("Unconstrained here: the Lecture page's AMSGrad story projects x back onto [−1, 1] "
                    "after each step, as Reddi et al. do.")
@@ -226,7 +229,11 @@ def _controls() -> MiniBatchState:
     left, right = st.columns(2)
     epochs = left.number_input("Epochs", *RANGES["epochs"], key=KEY + "epochs", step=1)
     paths = right.number_input("Paths (shuffles)", *RANGES["paths"], key=KEY + "paths", step=1)
-    shuffle_seed = st.number_input("Shuffle seed", *RANGES["shuffle_seed"], key=KEY + "shuffle_seed", step=1)
+    left, right = st.columns(2)
+    shuffle = left.checkbox("Shuffle each epoch", key=KEY + "shuffle",
+                            help="Off: every path visits the samples in dataset order (Reddi et al.'s sequence).")
+    shuffle_seed = right.number_input("Shuffle seed", *RANGES["shuffle_seed"], key=KEY + "shuffle_seed", step=1,
+                                      disabled=not shuffle)
     steps = int(epochs) * math.ceil(samples / batch)
     _keep(KEY + "step", 0, steps - 1)
     step = st.slider("Arrows at step", 0, max(steps - 1, 1), key=KEY + "step",
@@ -243,7 +250,8 @@ def _controls() -> MiniBatchState:
     phase_epochs = three.number_input("Epochs each", *RANGES["phase_epochs"], key=KEY + "phase_epochs", step=1)
     return fitted(MiniBatchState(
         data=data, seed=int(seed), samples=samples, optimizer=optimizer, lr=float(lr), momentum=float(momentum),
-        batch=int(batch), epochs=int(epochs), paths=int(paths), shuffle_seed=int(shuffle_seed), step=int(step),
+        batch=int(batch), epochs=int(epochs), paths=int(paths), shuffle=bool(shuffle), shuffle_seed=int(shuffle_seed),
+        step=int(step),
         grow_lr=float(grow_lr), grow_batch=int(grow_batch), factor=int(factor), phases=int(phases),
         phase_epochs=int(phase_epochs)))
 
@@ -264,7 +272,7 @@ def _band_section(land: DataLandscape, state: MiniBatchState) -> None:
     try:
         with st.spinner("Running mini-batch SGD…"):
             band, full = _band(state.data, state.seed, state.samples, state.optimizer, state.lr, state.momentum,
-                               state.batch, state.epochs, state.paths, state.shuffle_seed)
+                               state.batch, state.epochs, state.paths, state.shuffle, state.shuffle_seed)
             figure = minibatch_figure(land, band, full, step=state.step)
     except (HyperparameterError, ValueError) as error:
         st.error(f"These settings cannot run: {error}")
@@ -273,9 +281,10 @@ def _band_section(land: DataLandscape, state: MiniBatchState) -> None:
         st.warning("Some paths diverged (loss or coordinates out of range): lower the learning rate.")
     st.plotly_chart(figure, key=KEY + "band_chart", width="stretch")
     spread = band.final_losses
+    over = f"over the {state.paths} shuffles" if state.shuffle else "in dataset order"
     st.caption(f"After {band.steps} steps ({state.epochs} epochs): loss {spread.min():.4g} – {spread.max():.4g} "
-               f"over the {state.paths} shuffles, {full.final_losses[0]:.4g} with the full batch. The arrows "
-               f"are at step {state.step} of the first shuffle: the batch's gradient g beside the full one ∇f.")
+               f"{over}, {full.final_losses[0]:.4g} with the full batch. The arrows are at step {state.step} "
+               f"of the first path: the batch's gradient g beside the full one ∇f.")
     _downloads(figure, minibatch_rows(band, full), "minibatch_paths", KEY + "band", repr(state))
 
 

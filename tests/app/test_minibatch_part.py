@@ -148,19 +148,22 @@ def test_images_are_made_on_request_and_dropped_when_the_settings_change():
 
 
 @pytest.mark.parametrize("state", [DEFAULT, MiniBatchState(data="logistic", samples=40, batch=5, lr=0.03, momentum=0.9,
-                                                           step=7, factor=2, phases=4)])
+                                                           step=7, factor=2, phases=4, shuffle=False)])
 def test_query_round_trip(state):
     assert from_query(to_query(state)) == (state, [])
 
 
 def test_a_dataset_in_the_url_opens_as_choosing_it_would():
     assert from_query({"mb_data": "reddi"})[0] == replace(DEFAULT, data="reddi", samples=3, batch=1,
-                                                          optimizer="adam", grow_batch=2)
+                                                          optimizer="adam", shuffle=False, grow_batch=2)
     assert from_query({"mb_data": "reddi", "mb_optimizer": "sgd"})[0].optimizer == "sgd"
     at = open_part({"mb_data": "reddi"})
     assert widget(at, "selectbox", "Optimizer").value == "adam"
     assert widget(at, "slider", "Batch size B").value == 1
     assert charts(at)[0]["layout"]["yaxis2"]["type"] == "linear"  # f falls below 0 off the box
+    assert widget(at, "checkbox", "Shuffle each epoch").value is False
+    assert "batch 1, in dataset order" in [t.get("name") for t in charts(at)[0]["data"]]
+    assert "in dataset order" in " ".join(c.value for c in at.caption)
 
 
 def test_the_step_and_batch_are_fitted_to_the_run():
