@@ -17,7 +17,8 @@ How the kernel is made, without writing any optimizer a second time:
    operation order; the landscape's gradient (`landscapes.autodiff`, math form: libm, like
    the single-start path) is inlined before it. The source is a module file in a user cache
    directory, compiled by numba with ``cache=True``: a fresh process loads it from disk. One
-   kernel serves every record mode and noise (chosen at run time outside the vectorized loop).
+   kernel serves every record mode, noise and convergence check (chosen at run time, outside
+   the vectorized loop).
 3. **Run.** Starts are cut into blocks; each block steps through all steps in one loop, its
    state in cache. Threads (the kernel releases the GIL) take blocks in parallel.
 
@@ -53,7 +54,7 @@ LIMIT = 1e8
 NON_FINITE, TOO_LARGE = 1, 2
 BLOCK = 256            # starts per block: the block's state (≈ 10 arrays × 2 kB) stays in L1
 NOISE_CHUNK_BYTES = 16 * 2**20  # noise is drawn with NumPy, this much at a time
-KERNEL_VERSION = "5"   # part of every kernel's hash: bump when the emitted code changes meaning
+KERNEL_VERSION = "6"   # part of every kernel's hash: bump when the emitted code changes meaning
 
 
 class NotTraceable(TypeError):
@@ -665,17 +666,17 @@ def _clip(value, low, high):
 '''
 
 
-def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False, converges: bool = False) -> str:
-    """The generated module: helpers, then ``run(...)`` for this landscape, plan and convergence
-    check (on or off in the code itself: the check costs 17 % of an Adam step).
+def kernel_source(land: Landscape, plan: Plan, record: str = "final", noisy: bool = False,
+                  converges: bool = False) -> str:
+    """The generated module: helpers, then ``run(...)`` for this landscape and plan.
 
-    One kernel serves every record mode and noise (`record` and `noisy` do not change the
-    source): the loop over a block's starts stays branch-free, so it vectorizes, and the
+    One kernel serves every record mode, noise and convergence check (`record`, `noisy` and
+    `converges` do not change the source): the loop over a block's starts stays branch-free, so it vectorizes, and the
     choices are made once per block and step outside it. Noise is added from a block-local
     buffer that holds −0.0 when there is none (x + (−0.0) is x, bit for bit, −0.0 included);
     the path and the full record are stored by their own loops over the block after the step,
-    from the block's state and the gradients it kept. Fewer kernels: one compile where there
-    were up to six."""
+    from the block's state and the gradients it kept, and so is the convergence check (inside
+    the loop it cost 17 % of an Adam step). One compile where there were up to twelve."""
     keys = plan.state_keys
     row = {"x": 0, "y": 1, "px": 2, "py": 3, "loss": 4}
     for i, key in enumerate(keys):
@@ -754,7 +755,6 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
         w(ind + "last_f = S[4, j]")
         w(ind + "was_diverged = diverged[j]")
         w(ind + "was_code = codes[j]")
-        w(ind + "was_converged = converged[j]")
         w(ind + "newly = (held == 0) & ((f - f) != 0.0)")
         w(ind + "x = last_x if newly else x")
         w(ind + "y = last_y if newly else y")
@@ -763,8 +763,8 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
         w(ind + f"was_code = {NON_FINITE} if newly else was_code")
         w(ind + "held = 1 if newly else held")
         w(ind + "S[4, j] = f")
-        if converges:
-            w(ind + "converged[j] = t if ((gx * gx + gy * gy <= tol2) & (was_converged < 0)) else was_converged")
+        w(ind + "GX[j] = gx")  # the gradient at θ_t: the convergence check's
+        w(ind + "GY[j] = gy")
         output_refs = dict(program[1])
         split = output_refs["split"][1] if "split" in output_refs else 0
         if split or "lookahead" in output_refs:
@@ -777,8 +777,9 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
             body += [ind + line for line in gradient_at(coords["x"], coords["y"], "b", False)]
         w(ind + "gx = gx + NX[j]")
         w(ind + "gy = gy + NY[j]")
-        w(ind + "GX[j] = gx")
-        w(ind + "GY[j] = gy")
+        if plan.has_lookahead:  # the gradient used is not the one at θ_t
+            w(ind + "UX[j] = gx")
+            w(ind + "UY[j] = gy")
         stores = []
         new = {}
         for c, p in (("x", "x"), ("y", "y")):
@@ -811,10 +812,18 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
     w("                    points[j, r, 0] = S[2, j]")
     w("                    points[j, r, 1] = S[3, j]")
     w("                    losses[j, r] = S[4, j]")
+    w("            if converges:")
+    w("                for j in range(lo, hi):")
+    w("                    converged[j] = t if ((GX[j] * GX[j] + GY[j] * GY[j] <= tol2) & (converged[j] < 0))"
+      " else converged[j]")
     w("            if keep_all and moving:")
     w("                for j in range(lo, hi):")
-    w("                    grads[j, t, 0] = GX[j]")
-    w("                    grads[j, t, 1] = GY[j]")
+    if plan.has_lookahead:
+        w("                    grads[j, t, 0] = UX[j]")
+        w("                    grads[j, t, 1] = UY[j]")
+    else:  # the same sum the step computed: x + (−0.0) is x
+        w("                    grads[j, t, 0] = GX[j] + NX[j]")
+        w("                    grads[j, t, 1] = GY[j] + NY[j]")
     for i, key in enumerate(keys):
         for c_index, c in enumerate("xy"):
             w(f"                    states[{i}, j, t, {c_index}] = S[{row[f's:{key}:{c}']}, j]")
@@ -836,10 +845,11 @@ def kernel_source(land: Landscape, plan: Plan, record: str, noisy: bool = False,
     pairs = [(f"L{k}", f"S[{k}, lo + j]") for k in range(rows)] + [
         (local, f"{name}[lo + j]") for name, local in (("diverged", "D"), ("codes", "C"),
                                                         ("converged", "V"), ("frozen", "Z"))]
-    allocate = [f"    {name} = np.empty({BLOCK})" for name in [*locals_, "GX", "GY"]] + [
+    allocate = [f"    {name} = np.empty({BLOCK})" for name in [*locals_, "GX", "GY", "UX", "UY"]] + [
         f"    {name} = np.empty({BLOCK}, dtype=np.int64)" for name in "DCVZ"] + [
         f"    {name} = np.full({BLOCK}, -0.0)" for name in ("NX", "NY")] + [
-        "    noisy = noise.shape[0] > 0", "    keep_path = points.shape[0] > 0", "    keep_all = grads.shape[0] > 0"]
+        "    noisy = noise.shape[0] > 0", "    keep_path = points.shape[0] > 0", "    keep_all = grads.shape[0] > 0",
+        "    converges = tol2 >= 0.0"]
     copy_in = ["        for j in range(hi - lo):"] + [f"            {a}[j] = {b}" for a, b in pairs]
     copy_out = ["        for j in range(hi - lo):"] + [f"            {b} = {a}[j]" for a, b in pairs]
     loop = lines.index("    for b in range(blocks.shape[0]):")
