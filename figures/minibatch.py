@@ -113,13 +113,13 @@ def minibatch_figure(land: DataLandscape, band: Run, full: Run, *, step: int = 0
                            "line": {"color": tint, "width": sizes.line * 1.5},
                            "marker": {"symbol": ["circle", "arrow"], "size": [6 * sizes.marker, 14 * sizes.marker],
                                       "angleref": "previous", "color": tint}})
-    excess, label = _excess(land, band.losses)
+    both, label = _excess(land, np.concatenate([band.losses, full.losses]))  # one scale for both
+    excess, full_excess = both[:-1], both[-1:]
     steps_axis = np.arange(band.losses.shape[1])
     for row in excess:
         traces.append({"type": "scatter", "x": steps_axis, "y": row, "mode": "lines", "xaxis": "x2", "yaxis": "y2",
                        "line": {"color": BAND_COLOUR, "width": sizes.line * 0.6}, "opacity": 0.45,
                        "legendgroup": "band", "showlegend": False, "hoverinfo": "skip"})
-    full_excess, _ = _excess(land, full.losses)
     traces.append({"type": "scatter", "x": steps_axis, "y": full_excess[0], "mode": "lines", "xaxis": "x2",
                    "yaxis": "y2", "line": {"color": FULL_COLOUR, "width": sizes.line, "dash": "dash"},
                    "showlegend": False, "name": f"full batch ({land.samples})"})

@@ -186,7 +186,8 @@ def show() -> None:
     p, q = land.model.parameters
     st.markdown(rf"**{land.title}**: $f({_tex(p)}, {_tex(q)}) = \frac{{1}}{{{land.samples}}}\sum_i \ell_i$, "
                 rf"$\ell_i = {land.model.sample_latex}$. Each step uses the mean gradient of a batch of "
-                f"{state.batch} samples, visited as torch's `DataLoader(shuffle={state.shuffle})` does.")
+                f"{state.batch} sample{'s' if state.batch > 1 else ''}, visited as torch's "
+                f"`DataLoader(shuffle={state.shuffle})` does.")
     if state.data == "reddi":
         st.caption("Unconstrained here: the Lecture page's AMSGrad story projects x back onto [−1, 1] "
                    "after each step, as Reddi et al. do.")
@@ -229,10 +230,9 @@ def _controls() -> MiniBatchState:
     left, right = st.columns(2)
     epochs = left.number_input("Epochs", *RANGES["epochs"], key=KEY + "epochs", step=1)
     paths = right.number_input("Paths (shuffles)", *RANGES["paths"], key=KEY + "paths", step=1)
-    left, right = st.columns(2)
-    shuffle = left.checkbox("Shuffle each epoch", key=KEY + "shuffle",
-                            help="Off: every path visits the samples in dataset order (Reddi et al.'s sequence).")
-    shuffle_seed = right.number_input("Shuffle seed", *RANGES["shuffle_seed"], key=KEY + "shuffle_seed", step=1,
+    shuffle = st.checkbox("Shuffle each epoch", key=KEY + "shuffle",
+                          help="Off: every path visits the samples in dataset order (Reddi et al.'s sequence).")
+    shuffle_seed = st.number_input("Shuffle seed", *RANGES["shuffle_seed"], key=KEY + "shuffle_seed", step=1,
                                       disabled=not shuffle)
     steps = int(epochs) * math.ceil(samples / batch)
     _keep(KEY + "step", 0, steps - 1)

@@ -68,6 +68,19 @@ def test_the_arrows_start_at_the_step_point_and_point_down_their_gradients(runs)
     assert figure.layout.shapes[0].x0 == 7
 
 
+def test_the_band_and_the_full_batch_share_one_loss_scale():
+    from landscapes import data_landscape as make
+
+    land = make("reddi")  # off its box f falls below the box's minimum: plain f for both
+    band, full = minibatch_runs(land, batch_size=1, steps=60, paths=2, shuffle=False, optimizer="adam", lr=0.1)
+    figure = minibatch_figure(land, band, full, step=4)
+    losses = [t for t in figure.data if t.xaxis == "x2"]
+    np.testing.assert_allclose(losses[-1].y, full.losses[0])
+    np.testing.assert_allclose(losses[0].y, band.losses[0])
+    assert figure.layout.yaxis2.type == "linear"
+    assert figure.layout.yaxis2.title.text == "f"
+
+
 def test_the_figure_draws_every_path_and_its_loss(runs):
     band, full = runs
     figure = minibatch_figure(LINEAR, band, full, step=0).to_dict()
