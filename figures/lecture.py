@@ -176,7 +176,7 @@ def lecture_figure(landscape: Landscape, runs: Sequence[Run], *, step: int | Non
 TALL = 0.75  # a view this tall (y range / x range) or taller gets its legend beside it, not under it
 AXES_SHARE = 0.12  # the long eigen-axis: half of it is this fraction of the view's shorter side
 AXES_RATIO = 4.0   # the short axis is at least 1/AXES_RATIO of the long one
-AXES_COLOURS = ("#E08214", "#8073AC")  # e₁ (smaller λ), e₂ (larger λ)
+AXES_COLOURS = ("#C51B7D", "#DE77AE")  # e₁ (smaller λ), e₂ (larger λ): magenta, no path or arrow has it
 
 
 def eigen_axes_at(landscape: Landscape, points: np.ndarray, bounds: Bounds) -> dict[str, np.ndarray]:
