@@ -121,3 +121,17 @@ def test_a_bad_lecture_link_says_so_and_opens_a_story():
     at = lecture({"story": "warp_drive"})
     assert any("warp_drive" in c.value for c in at.caption)
     assert chart(at)["frames"]
+
+
+def test_compare_links_to_a_lecture_of_its_first_three_cards():
+    from urllib.parse import parse_qs, urlsplit
+
+    from ui.lecture import from_query
+
+    at = open_app({"landscape": "rosenbrock"})
+    (link,) = [b for b in at.get("link_button") if b.proto.label == "Lecture this"]
+    url = link.proto.url
+    assert url.startswith("/lecture?")
+    state = from_query(parse_qs(urlsplit(url).query))
+    assert state.story == "" and 1 <= len(state.setup.cards) <= 3
+    assert state.setup.compare.landscape == "rosenbrock"

@@ -130,3 +130,21 @@ def test_a_lecture_link_with_unusable_values_says_so_and_still_opens():
 def test_a_setup_needs_a_noise_per_card():
     with pytest.raises(ValueError):
         Setup(CompareState(), (0.0,) * (len(CompareState().cards) + 1))
+
+
+def test_a_formula_comparison_survives_the_lecture_url_and_runs_on_that_formula():
+    from urllib.parse import parse_qs, urlsplit
+
+    from landscapes import Bounds
+
+    compare = CompareState(formula="x**2 + 3*sin(y)", bounds=Bounds.of(-2, 2, -3, 3),
+                           cards=(card("adam", 0, None, True, lr=0.05), card("sgd", 2, lr=0.2, momentum=0.5)),
+                           starts=((1.0, 1.0),), steps=50, noise=0.1, seed=4)
+    state = from_query(parse_qs(urlsplit(lecture.lecture_url_of(compare)).query))
+    assert not state.notices and state.setup.cards == compare.cards
+    assert state.setup.compare.bounds == compare.bounds and state.setup.noises == (0.1, 0.1)
+    assert from_query(to_query(state)) == state
+    landscape, runs = lecture_runs(state)
+    assert float(landscape.loss(np.float64(1.0), np.float64(0.0))) == 1.0
+    assert [run.hyperparameters["lr"] for run in runs.values()] == [0.05, 0.2]
+    assert all(run.points.shape == (1, 51, 2) for run in runs.values())
