@@ -135,3 +135,8 @@ def test_compare_links_to_a_lecture_of_its_first_three_cards():
     state = from_query(parse_qs(urlsplit(url).query))
     assert state.story == "" and 1 <= len(state.setup.cards) <= 3
     assert state.setup.compare.landscape == "rosenbrock"
+
+
+def test_a_refused_formula_in_a_lecture_link_says_why_and_raises_nothing():
+    at = lecture({"formula": "__import__('os').system('true')", "opt": "sgd,lr=0.1"})
+    assert at.error and "cannot be run" in at.error[0].value
