@@ -533,7 +533,10 @@ def state_figure(runs: Sequence[Run], *, step: int | None = None, presentation: 
         positive = all(np.nanmin(np.abs(v), initial=np.inf) > 0 for v, _ in points)
         log = positive and panel not in ("velocity", "root")
         figure.update_yaxes(type="log" if log else "linear", exponentformat="power", row=row, col=1,
-                            tickfont={"size": sizes.ticks})
+                            tickfont={"size": sizes.ticks}, tickformat="" if log else ".4~g")
+        flat = _flat_range(points, log)
+        if flat is not None:  # a constant (SGD's effective step lr): a flat line, not its round-off magnified
+            figure.update_yaxes(range=flat, row=row, col=1)
     figure.update_xaxes(title_text="step", row=len(panels), col=1, title_font={"size": sizes.axis_title},
                         range=[-0.02 * max(steps, 1), 1.02 * max(steps, 1)], tickfont={"size": sizes.ticks})
 
@@ -559,6 +562,21 @@ def state_figure(runs: Sequence[Run], *, step: int | None = None, presentation: 
                          showlegend=False,  # the contour's legend names the runs, in the same colours
                          sliders=[_slider(shown, current, sizes)])
     return figure
+
+
+def _flat_range(points: list, log: bool) -> list[float] | None:
+    """An axis range around the panel's values if they are one number to 1e-9 (None otherwise)."""
+    values = np.concatenate([np.asarray(v, dtype=float).ravel() for v, _ in points]) if points else np.array([])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    low, high = float(values.min()), float(values.max())
+    if high - low > 1e-9 * max(abs(high), abs(low), 1e-300):
+        return None
+    if log:
+        return [math.log10(high) - 1, math.log10(high) + 1]
+    margin = abs(high) * 0.5 or 1.0
+    return [low - margin, high + margin]
 
 
 def _finite(values: np.ndarray) -> np.ndarray:

@@ -274,3 +274,13 @@ def test_newtons_panel_shows_the_hessian_its_eigenvalues_and_the_step_it_implies
             assert np.allclose(step * run.lrs[k], run.points[0, k + 1] - theta, atol=1e-12)  # the step taken
             assert lines[2].startswith("d_t") and all(f"{v:.4g}" in lines[2] for v in step)
             assert ("not positive definite" in lines[1]) == (np.linalg.eigvalsh(hessian)[0] + damping <= 0)
+
+
+def test_a_constant_state_series_is_drawn_flat_not_its_round_off():
+    run = simulate("quadratic", "sgd", [START], 40, lr=0.4)  # −Δθ/g = lr, to round-off
+    spec = state_figure([run]).to_dict()
+    effective = next(a for a in spec["layout"]["annotations"] if a["text"].startswith("effective"))
+    row = [a["text"] for a in spec["layout"]["annotations"]].index(effective["text"]) + 1
+    axis = spec["layout"][f"yaxis{'' if row == 1 else row}"]
+    low, high = axis["range"] if axis.get("type") != "log" else [10 ** v for v in axis["range"]]
+    assert low < 0.4 / 1.5 < 0.4 * 1.5 < high
