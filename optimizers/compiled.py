@@ -919,6 +919,7 @@ def load(source: str):
             temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
             temporary.write_text(source)
             os.replace(temporary, path)  # atomic: a concurrent process sees all or nothing
+        _numba_without_scipy()
         spec = importlib.util.spec_from_file_location(f"descent_lab_kernel_{digest}", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # numba's cache finds the module's globals by its name
@@ -927,6 +928,25 @@ def load(source: str):
         _warm(kernel)  # compiled (or loaded from numba's cache) now, not at some later first call
         _LOADED[digest] = kernel
         return kernel
+
+
+def _numba_without_scipy() -> None:
+    """Let numba start without importing SciPy: setting up its CPU target imports
+    numba.np.arraymath, which probes for BLAS by importing scipy.linalg (≈ 0.15–0.4 s of a fresh
+    process's cache load, for BLAS the kernels never call). The probe is answered "absent" while
+    that module loads, then numba's flag is set back to what it would have found, so numba code
+    elsewhere in the process that uses BLAS still gets it (numba imports SciPy when it compiles
+    such code)."""
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg.cython_blas" in sys.modules:
+        return
+    probe = "scipy.linalg.cython_blas"
+    sys.modules[probe] = None  # `import scipy.linalg.cython_blas` raises ImportError, imports nothing
+    try:
+        import numba.np.arraymath as arraymath
+    finally:
+        if sys.modules.get(probe, 0) is None:
+            del sys.modules[probe]
+    arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None
 
 
 def compile_in_background(source: str) -> None:

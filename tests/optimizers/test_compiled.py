@@ -291,3 +291,18 @@ def test_a_sweep_of_betas_and_a_schedule_equals_separate_calls():
         alone = simulate(land, "adam", starts[j:j + 1], 80, lr=float(lr[j]), betas=tuple(betas[j]),
                          schedule=schedule, record="path", backend="numpy")
         np.testing.assert_array_equal(sweep.points[j], alone.points[0], err_msg=f"setting {j}")
+
+
+def test_loading_a_kernel_leaves_scipy_linalg_unimported_and_numbas_blas_as_it_was(tmp_path):
+    """numba's start-up probes BLAS by importing scipy.linalg; the kernels need none of it, and
+    numba code elsewhere in the process still finds BLAS if SciPy is there."""
+    script = textwrap.dedent("""
+        import importlib.util, sys
+        from optimizers import simulate
+        run = simulate("booth", "sgd", [(0.0, 0.0), (1.0, 1.0)], 10, lr=0.1, backend="compiled")
+        import numba.np.arraymath as arraymath
+        print("scipy.linalg" in sys.modules, arraymath._HAVE_BLAS == (importlib.util.find_spec("scipy") is not None))
+    """)
+    env = {"DESCENT_LAB_CACHE": str(tmp_path), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["False", "True"]
