@@ -36,6 +36,17 @@ def load() -> CompareState:
     return st.session_state[STATE_KEY]
 
 
+def sent_by_browser(key: str) -> bool:
+    """True when the browser sent a value for the widget keyed `key` with this run. A tab that
+    reconnects to a new session (after a server restart) sends every value it shows: the one it
+    changed first is not in the URL yet, and must not be overwritten by the URL's."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return False
+    suffix = f"-{key}"
+    return any(state.id.endswith(suffix) for state in ctx.session_state.get_widget_states())
+
+
 def link_notices(state: CompareState) -> tuple[str, ...]:
     """What the opening link said wrong, while the page still shows what it opened: the
     notices are gone at the first change."""

@@ -41,7 +41,9 @@ EXAMPLE_FORMULA = "(x**2 + y - 11)**2 / 10 + 0.5*sin(3*x)"
 
 
 def _seed(key: str, value: Any) -> None:
-    if key not in st.session_state:
+    """A widget's value from the state, unless it has one; or, on a reconnected tab's first run,
+    the browser sent the one it shows (the user's change there wins over the URL)."""
+    if key not in st.session_state and not session.sent_by_browser(key):
         st.session_state[key] = value
 
 

@@ -9,6 +9,8 @@ Screenshots land in tests/artifacts/.
 
 import contextlib
 import re
+import subprocess
+import sys
 import time
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -530,4 +532,121 @@ def test_a_rerun_keeps_the_same_chart_and_the_step_on_screen(page, app_url):
     assert page.evaluate(f"() => window.__plot === {GD}"), "the chart was re-created by the rerun"
     assert shown_step(page) == paused
     assert page.evaluate(LOSS_NAMES_JS) == names_before
+    no_exception(page)
+
+
+# -- Play / Pause / export loops -------------------------------------------------------------
+REJECTIONS_JS = """() => { window.__rejections = [];
+    window.addEventListener('unhandledrejection', e => window.__rejections.push(String(e.reason))); }"""
+
+
+def test_play_pause_and_export_loops_leave_no_unhandled_rejection(page, app_url):
+    """Each Pause reports the step (a rerun) and each file made is a rerun: the chart redraws under
+    an animation the next Play started, which interrupts Plotly.animate. Every interrupted
+    promise must be handled: no unhandled rejection, no page error, and the chart still steps."""
+    page.add_init_script(f"({REJECTIONS_JS})()")
+    open_compare(page, app_url, "?steps=300")
+    play = page.locator(f"{CHART} .dl-play")
+    popover = page.locator("[data-testid=stPopoverBody]")
+    for round_ in range(6):
+        play.click()  # Play
+        page.wait_for_timeout(40 + 30 * round_)
+        play.click()  # Pause: the step goes back to Python, a rerun
+        play.click()  # Play again while that rerun redraws the chart
+        page.wait_for_timeout(25)
+        play.click()  # Pause
+        play.click()  # Play
+        page.click(f"{CHART} .dl-next")  # a step pressed while a frame of the playback is drawn
+        play.click()  # Play
+        page.set_viewport_size({"width": 1280 if round_ % 2 else 1440, "height": 900})  # a resize under it
+        page.locator("[data-testid=stMain] [data-testid=stPopover] button").first.click()
+        expect(popover).to_be_visible()
+        if round_ == 0:
+            popover.get_by_role("combobox").click()
+            page.get_by_role("option", name="CSV of every trajectory").click()
+        popover.get_by_role("button", name="Make the file").click()  # a rerun under the animation
+        page.wait_for_timeout(60)
+        page.keyboard.press("Escape")
+        if playing(page):
+            play.click()
+    idle(page)
+    page.wait_for_timeout(500)  # late rejections of interrupted animations
+    assert page.evaluate("() => window.__rejections") == []
+    no_exception(page)
+    assert page.problems == []
+    paused = shown_step(page)
+    page.click(f"{CHART} .dl-prev")
+    wait_step(page, neighbour(page, paused, -1))
+
+
+# -- a server restart mid-session --------------------------------------------------------------
+class RestartableServer:
+    """serve.py on one port that can be stopped and started again on the same port, as a lecturer's
+    server restarts under the students' open tabs."""
+
+    def __init__(self, log) -> None:
+        from conftest import _free_port
+
+        self.port = _free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.log = log
+        self.process = None
+
+    def start(self) -> None:
+        from conftest import ROOT, STARTUP_SECONDS, _healthy
+
+        self.process = subprocess.Popen(
+            [sys.executable, "serve.py", "--server.port", str(self.port), "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not _healthy(self.url):
+            assert self.process.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not answer its health check"
+            time.sleep(0.25)
+
+    def stop(self) -> None:
+        from conftest import _stop
+
+        _stop(self.process)
+
+
+@pytest.fixture
+def restartable(artifacts):
+    with open(artifacts / "restarted_server.log", "w") as log:
+        server = RestartableServer(log)
+        server.start()
+        yield server
+        server.stop()
+
+
+def steps_slider(page: Page):
+    return page.locator("[data-testid=stSlider]").filter(has_text="Steps").get_by_role("slider")
+
+
+@pytest.mark.parametrize("path", ["/", "/compare"])
+def test_after_a_server_restart_the_page_keeps_its_path_and_a_steps_change_redraws(page, restartable, path):
+    """The tab reconnects to a new session with its URL's state; the Steps change made there is
+    the first thing the new session hears of (its value, not the URL's, wins: ui.session
+    .sent_by_browser), it redraws the chart and reaches the URL, and the path stays the page's."""
+    open_compare(page, restartable.url.rstrip("/") + path.rstrip("/"), "?steps=40")
+    path = urlsplit(page.url).path  # Streamlit shows the default page at / however it was opened
+    assert path == "/"
+    assert frames(page)[-1] == "40"
+    restartable.stop()
+    page.wait_for_timeout(1500)  # the tab sees the connection go
+    restartable.start()
+    # Reconnected: the page's own script ran again for the new session, from the URL's state.
+    page.wait_for_function("() => document.querySelector('[data-testid=stApp]')"
+                           "?.getAttribute('data-test-connection-state') === 'CONNECTED'", timeout=LOAD_MS)
+    idle(page)
+    assert urlsplit(page.url).path == path
+    assert query_of(page.url)["steps"] == ["40"]
+    slider = steps_slider(page)
+    slider.focus()
+    slider.press("ArrowRight")
+    page.wait_for_function(f"() => {FRAMES_JS}().slice(-1)[0] === '41'", timeout=30_000)
+    idle(page)
+    assert urlsplit(page.url).path == path
+    expect(page).to_have_url(re.compile(r"steps=41"), timeout=10_000)
     no_exception(page)
