@@ -35,6 +35,7 @@ METRIC_TITLES = {"final_loss": "final loss", "steps_to_tol": "steps to tolerance
                  "distance": "distance to nearest minimum", "diverged": "fraction diverged", "rate": "rate"}
 LOG_METRICS = ("final_loss", "distance")
 THEORY_LEVELS = (0.7, 0.9, 0.99)
+BOUNDARY = "#ff3b3b"  # theory's divergence boundary: reads on Viridis, on black and in the legend
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
@@ -138,7 +139,7 @@ def sweep_figure(result: Sweep, *, metric: str | None = None, analytic: np.ndarr
     """The sweep as a heatmap of `metric` (default the sweep's), log colour for losses and distances,
     black where a setting diverged (the metric is inf there), the best cell marked with a star. With
     `analytic` ((B, A), e.g. `explore.analytic_rate`): its rate = 1 line (theory's divergence boundary,
-    dashed white) and rate levels `THEORY_LEVELS` drawn over the measured cells. An invisible marker at
+    dashed red) and rate levels `THEORY_LEVELS` drawn over the measured cells. An invisible marker at
     every cell centre makes box selection report the cells (the page zooms to the box)."""
     sizes = look(presentation)
     metric = metric or result.metric
@@ -163,7 +164,7 @@ def sweep_figure(result: Sweep, *, metric: str | None = None, analytic: np.ndarr
     if analytic is not None:
         data.append({"type": "contour", "x": xs, "y": ys, "z": analytic, "name": "theory: rate = 1",
                      "contours": {"start": 1.0, "end": 1.0, "size": 1, "coloring": "none", "showlabels": False},
-                     "line": {"color": "white", "width": 3, "dash": "dash"}, "showscale": False,
+                     "line": {"color": BOUNDARY, "width": 3, "dash": "dash"}, "showscale": False,
                      "showlegend": True, "hoverinfo": "skip"})
         for level in THEORY_LEVELS:
             data.append({"type": "contour", "x": xs, "y": ys, "z": analytic,
@@ -267,9 +268,9 @@ def schedules_figure(base_lr: float, steps: int, warmup: int = 0, *, selected: s
     sizes = look(presentation)
     entries = gallery_schedules(base_lr, steps, warmup)
     rows = math.ceil(len(entries) / columns)
-    titles = [("constant" if name == "constant" else f"{SCHEDULES[name].title} ({name})") for name, _, _ in entries]
+    titles = [name for name, _, _ in entries]  # torch's class names (the slides' own: InverseTimeLR, …)
     figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles, shared_xaxes=True,
-                           vertical_spacing=0.5 / rows, horizontal_spacing=0.05)
+                           vertical_spacing=0.35 / rows, horizontal_spacing=0.06)
     for index, (name, _, rates) in enumerate(entries):
         row, column = divmod(index, columns)
         chosen = name == selected
@@ -282,8 +283,9 @@ def schedules_figure(base_lr: float, steps: int, warmup: int = 0, *, selected: s
                                           "width": sizes.line * (2 if chosen else 1)},
                                     hovertemplate=f"{name}<br>step %{{x}}: lr = %{{y:.4g}}<extra></extra>"),
                          row=row + 1, col=column + 1)
+        figure.update_yaxes(range=[0, 1.08 * max(float(np.max(rates)), 1e-300)], row=row + 1, col=column + 1)
     figure.update_annotations(font_size=sizes.ticks)
-    figure.update_layout(height=170 * rows + 80, margin={"l": 40, "r": 10, "t": 70, "b": 30},
+    figure.update_layout(height=150 * rows + 70, margin={"l": 50, "r": 10, "t": 60, "b": 30},
                          font={"size": sizes.ticks - 1},
                          title={"text": f"lr against step: {steps} steps from η₀ = {base_lr:g}"
                                         + (f", {warmup} warmup steps in front" if warmup else ""),

@@ -13,7 +13,6 @@ from ui import explore
 state = explore.load()
 with st.sidebar:
     state, landscape = explore.sidebar(state)
-st.header("Explore", divider="gray")
 state = explore.part_selector(state)
 explore.link_notices(state)
 state = explore.RENDERERS[state.part](state, landscape)

@@ -1,0 +1,82 @@
+"""The Explore page in a real Chromium: the basin map draws as one image, a click on a cell opens that start
+on Compare with the same settings, the sweep heatmap draws; screenshots at 1440×900 and 1280×720."""
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+CHART = ".dl-chart"
+PLOT = f"{CHART} .js-plotly-plot"
+DRAWN = f"{PLOT} .main-svg"
+EXCEPTION = "[data-testid=stException]"
+GD = f"document.querySelector('{PLOT}')"
+LOAD_MS = 90_000
+BASIN = "/explore?landscape=himmelblau&res=40&opt=sgd%2Clr%3D0.01%2Cmomentum%3D0.5%2Ccolour%3D0&steps=200"
+
+
+def idle(page: Page) -> None:
+    page.wait_for_timeout(150)
+    page.wait_for_function("() => document.querySelector('[data-testid=stApp]')"
+                           "?.getAttribute('data-test-script-state') !== 'running'", timeout=LOAD_MS)
+
+
+def open_explore(page: Page, base: str, path: str, selector: str = DRAWN) -> None:
+    page.goto(base + path)
+    page.wait_for_selector(f"{selector}, {EXCEPTION}", timeout=LOAD_MS, state="attached")
+    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+    idle(page)
+
+
+def data_point(page: Page, x: float, y: float) -> dict:
+    return page.evaluate(f"""() => {{ const gd = {GD}; const f = gd._fullLayout;
+        const box = gd.getBoundingClientRect();
+        return {{ x: box.left + f.xaxis._offset + f.xaxis.d2p({x}),
+                  y: box.top + f.yaxis._offset + f.yaxis.d2p({y}) }}; }}""")
+
+
+def test_the_basin_map_draws_as_one_image(page, app_url):
+    open_explore(page, app_url, BASIN)
+    drawn = page.evaluate(f"""() => {{ const gd = {GD};
+        return {{ images: gd.layout.images.length, source: gd.layout.images[0].source.slice(0, 22),
+                  svgImages: gd.querySelectorAll('.layer-below image, .imagelayer image').length,
+                  points: gd.querySelectorAll('.scatterlayer .point').length }}; }}""")
+    assert drawn["images"] == 1 and drawn["source"] == "data:image/png;base64,"
+    assert drawn["svgImages"] >= 1
+    assert drawn["points"] < 20  # the minima and the legend's swatches, not 1,600 cells
+
+
+def test_a_click_on_a_cell_opens_compare_on_that_start_with_the_same_settings(page, app_url):
+    open_explore(page, app_url, BASIN)
+    target = data_point(page, 2.1, -3.1)  # the cell of (2.1, -3.1): 40 cells over [-5, 5], centres at ±0.125
+    page.mouse.click(target["x"], target["y"])
+    # Compare is the default page: its address is the root (or /compare)
+    expect(page).to_have_url(re.compile(r"^https?://[^/]+/(compare)?\?.*start="), timeout=LOAD_MS)
+    page.wait_for_selector(f"{DRAWN}, {EXCEPTION}", timeout=LOAD_MS)
+    assert page.locator(EXCEPTION).count() == 0
+    query = parse_qs(urlsplit(page.url).query)
+    x, y = (float(v) for v in query["start"][0].split(","))
+    assert (x, y) == (2.125, -3.125)
+    assert query["opt"][0].startswith("sgd,lr=0.01,momentum=0.5")
+    assert query["steps"] == ["200"] and query["landscape"] == ["himmelblau"]
+    starts = page.get_by_role("textbox", name="Starts (x, y; x, y …)")
+    expect(starts).to_have_value("2.125, -3.125", timeout=LOAD_MS)
+
+
+@pytest.mark.parametrize("size", [(1440, 900), (1280, 720)])
+@pytest.mark.parametrize(("name", "path", "selector"), [
+    ("basin", BASIN, DRAWN),
+    ("sweep", "/explore?part=sweep&landscape=quadratic&sres=40", ".js-plotly-plot .heatmaplayer"),
+    ("tuning", "/explore?part=tuning&landscape=rosenbrock&steps=300", ".js-plotly-plot .scatterlayer"),
+    ("schedules", "/explore?part=schedules&landscape=rosenbrock", ".js-plotly-plot .scatterlayer"),
+])
+def test_each_part_draws_at_projector_and_laptop_sizes(new_page, app_url, artifacts, name, path, selector, size):
+    page = new_page()
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    open_explore(page, app_url, path, selector)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(artifacts / f"explore-{name}-{size[0]}x{size[1]}.png"))
+    assert page.locator(selector).count() >= 1
