@@ -159,7 +159,7 @@ def lecture_figure(landscape: Landscape, runs: Sequence[Run], *, step: int | Non
                               "xref": "paper", "xanchor": "right", "y": 1, "yref": "paper", "yanchor": "bottom",
                               "font": {"size": sizes.legend}}]
     layout.update({
-        "xaxis": {"range": [x0, x1], "title": {"text": "x", "font": {"size": sizes.axis_title}},
+        "xaxis": {"range": [x0, x1], "title": {"text": ""},  # x is plain: its height goes to the equations
                   "constrain": "domain", "showgrid": False, "zeroline": False, "automargin": True,
                   "tickfont": {"size": sizes.ticks}},
         "yaxis": {"range": [y0, y1], "title": {"text": "y", "font": {"size": sizes.axis_title}}, "scaleanchor": "x",
@@ -173,7 +173,7 @@ def lecture_figure(landscape: Landscape, runs: Sequence[Run], *, step: int | Non
     return go.Figure(data=[*static, *moving], layout=layout, frames=frames, _validate=False)
 
 
-TALL = 0.75  # a view this tall (y range / x range) or taller gets its legend beside it, not under it
+TALL = 0.9  # a view this tall (y range / x range) or taller gets its legend beside it, not under it
 AXES_SHARE = 0.12  # the long eigen-axis: half of it is this fraction of the view's shorter side
 AXES_RATIO = 4.0   # the short axis is at least 1/AXES_RATIO of the long one
 AXES_COLOURS = ("#C51B7D", "#DE77AE")  # e₁ (smaller λ), e₂ (larger λ): magenta, no path or arrow has it
@@ -439,10 +439,10 @@ def _layout(title: str, sizes: Look, height: int, frames: int) -> dict:
                    "b": int(below + 3.6 * sizes.ticks + 40)},
         "title": {"text": title, "x": 0.01, "xanchor": "left", "y": 1, "yref": "container", "yanchor": "top",
                   "pad": {"t": 12}, "font": {"size": sizes.title}},
-        # Under the x-axis title (paper units: the plot area's height is what is left of `height`).
+        # Under the x ticks (paper units: the plot area's height is what is left of `height`).
         "legend": {"orientation": "h", "x": 0.0, "xanchor": "left", "yanchor": "top", "yref": "paper",
-                   "y": -(2.2 * sizes.ticks + 1.2 * sizes.axis_title + 8) / max(height - 2.2 * sizes.title - 90, 120),
-                   "font": {"size": sizes.legend}, "groupclick": "togglegroup"},
+                   "y": -(1.5 * sizes.ticks + 6) / max(height - 2.2 * sizes.title - 90, 120),
+                   "font": {"size": max(12, round(0.85 * sizes.legend))}, "groupclick": "togglegroup"},
     }
 
 

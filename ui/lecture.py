@@ -477,4 +477,4 @@ def chart_height(landscape: Landscape, presentation: bool = False) -> int:
     legend, at most what leaves the first equations in view at 1280×720."""
     (x0, x1), (y0, y1) = landscape.bounds
     overhead = 150 if presentation else 110
-    return int(min(max(PLOT_WIDTH * (y1 - y0) / (x1 - x0) + overhead, 330), 440 if presentation else 420))
+    return int(min(max(PLOT_WIDTH * (y1 - y0) / (x1 - x0) + overhead, 330), 420))

@@ -120,8 +120,6 @@ if preset is not None:
                 f"*Landscape: {html.escape(landscape.title, quote=False)}.*")
     if changed:
         st.button("Back to the story's settings", on_click=back_to_story)
-    if preset.adapted:
-        st.caption(preset.adapted)
 else:
     st.markdown(f"#### Your comparison, one update at a time\n{html.escape(landscape.title)}: "
                 + ", ".join(html.escape(label) for label in labels) + ".")
@@ -142,6 +140,8 @@ chart.plotly_chart(figure, key=f"{CHART_KEY}.{state.story}.{setup_key}", compani
                    height=height)
 
 # -- stages and the phase diagram ------------------------------------------------------------
+if preset is not None and preset.adapted:  # under the chart: above it, it would push the equations below the fold
+    st.caption(preset.adapted)
 if preset is not None:
     st.markdown("**What to watch**")
     st.markdown("\n".join(f"- steps {s.first_step}–{s.last_step}: {html.escape(s.sentence)}" for s in preset.stages))
