@@ -506,14 +506,13 @@ def _breadcrumb(state: ExploreState) -> None:
     if len(levels) == 1:
         st.caption("Drag a box on the heatmap to recompute at the new ranges (full resolution).")
         return
-    columns = st.columns(len(levels) + 1)
-    for depth, ranges in enumerate(levels[:-1]):
-        label = "whole range" if depth == 0 else f"zoom {depth}"
-        columns[depth].button(f"← {label}", key=f"explore.crumb.{depth}", on_click=_back_to, args=(depth,),
-                              help=f"{_range_text(state.sweep_x, ranges[:2])} × "
-                                   f"{_range_text(state.sweep_y, ranges[2:])}")
-    columns[len(levels) - 1].caption(f"zoom {len(levels) - 1}: {_range_text(state.sweep_x, levels[-1][:2])} × "
-                                     f"{_range_text(state.sweep_y, levels[-1][2:])}")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        for depth, ranges in enumerate(levels[:-1]):
+            label = "whole range" if depth == 0 else f"zoom {depth}"
+            st.button(f"← {label}", key=f"explore.crumb.{depth}", on_click=_back_to, args=(depth,),
+                      help=f"{_range_text(state.sweep_x, ranges[:2])} × {_range_text(state.sweep_y, ranges[2:])}")
+        st.caption(f"zoom {len(levels) - 1}: {_range_text(state.sweep_x, levels[-1][:2])} × "
+                   f"{_range_text(state.sweep_y, levels[-1][2:])}")
 
 
 def _range_text(name: str, pair) -> str:

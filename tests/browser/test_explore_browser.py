@@ -80,3 +80,28 @@ def test_each_part_draws_at_projector_and_laptop_sizes(new_page, app_url, artifa
     page.wait_for_timeout(1000)
     page.screenshot(path=str(artifacts / f"explore-{name}-{size[0]}x{size[1]}.png"))
     assert page.locator(selector).count() >= 1
+
+
+def test_a_box_dragged_on_the_sweep_recomputes_at_its_ranges_and_backs_out(page, app_url):
+    open_explore(page, app_url, "/explore?part=sweep&landscape=quadratic&sres=20", ".js-plotly-plot .heatmaplayer")
+    gd = "document.querySelector('.js-plotly-plot')"
+
+    def pixel(lr: float, momentum: float) -> dict:
+        return page.evaluate(f"""() => {{ const gd = {gd}; const f = gd._fullLayout;
+            const box = gd.getBoundingClientRect();
+            return {{ x: box.left + f.xaxis._offset + f.xaxis.l2p(Math.log10({lr})),
+                      y: box.top + f.yaxis._offset + f.yaxis.l2p({momentum}) }}; }}""")
+
+    corner, opposite = pixel(0.1, 0.2), pixel(0.9, 0.8)
+    page.mouse.move(corner["x"], corner["y"])
+    page.mouse.down()
+    page.mouse.move(opposite["x"], opposite["y"], steps=8)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"zoom=0\.001%2C1%2C0%2C0\.99"), timeout=LOAD_MS)
+    lr_low, lr_high, momentum_low, momentum_high = (float(v) for v in
+                                                    parse_qs(urlsplit(page.url).query)["sr"][0].split(","))
+    assert lr_low == pytest.approx(0.1, rel=0.05) and lr_high == pytest.approx(0.9, rel=0.05)
+    assert momentum_low == pytest.approx(0.2, abs=0.02) and momentum_high == pytest.approx(0.8, abs=0.02)
+    idle(page)
+    page.get_by_role("button", name="← whole range").click()
+    expect(page).not_to_have_url(re.compile("zoom="), timeout=LOAD_MS)
