@@ -329,8 +329,8 @@ def sidebar(state: ExploreState) -> tuple[ExploreState, Landscape]:
     if setup.landscape != state.setup.landscape or setup.formula != state.setup.formula:
         setup = (compare.with_defaults_of(setup, setup.landscape, setup.formula) if state.setup.has_default_cards
                  else replace(setup, starts=(), bounds=None))
-        for key in [k for k in st.session_state if str(k).startswith("explore.card")]:
-            del st.session_state[key]
+        for key in [k for k in st.session_state if str(k).startswith("explore.card") or k == "explore.steps"]:
+            del st.session_state[key]  # the new landscape's cards and steps, not the widgets' old values
     current = setup.cards[0] if setup.cards else card("sgd")
     st.subheader("Optimizer")
     _seed("explore.card.optimizer", current.optimizer)
@@ -474,6 +474,8 @@ def sweep_part(state: ExploreState, landscape: Landscape) -> ExploreState:
                                   help="rate keeps whole paths: offered up to 40 × 40 settings")
     state = replace(state, sweep_resolution=int(resolution), metric=metric)
     x0, x1, y0, y1 = sweep_ranges(state)
+    st.caption(f"The sidebar's {AXIS_SYMBOLS.get(x_axis, x_axis)} and {AXIS_SYMBOLS.get(y_axis, y_axis)} are "
+               "replaced by the sweep's values; every other setting is the sidebar's.")
     axes = ((x_axis, tuple(axis_values(x_axis, x0, x1, resolution))),
             (y_axis, tuple(axis_values(y_axis, y0, y1, resolution))))
     starts = _starts(state, landscape)

@@ -162,3 +162,17 @@ def test_basin_cells_map_clicks_to_their_centres():
     assert start == (float(basins.xs[0]), float(basins.ys[-1]))
     assert np.isclose(start[0], -4.75) and np.isclose(start[1], 4.75)
     json.dumps(start)
+
+
+def test_a_new_landscape_brings_its_own_optimizer_and_steps():
+    from landscapes import get_landscape
+
+    at = explore_page({"landscape": "himmelblau", "res": "20"})
+    at.selectbox(key="compare.landscape").set_value("rosenbrock").run()
+    assert not at.exception
+    rosenbrock = get_landscape("rosenbrock")
+    assert at.query_params["landscape"] == "rosenbrock"
+    assert at.slider(key="explore.steps").value == rosenbrock.steps
+    assert at.selectbox(key="explore.card.optimizer").value == rosenbrock.optimizers[0][0]
+    (figure,) = figures(at)
+    assert figure["layout"]["meta"]["basin_map"]["bounds"] == [*rosenbrock.bounds.x, *rosenbrock.bounds.y]
