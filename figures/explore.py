@@ -28,6 +28,7 @@ from .style import PALETTE, look
 DIVERGED_RGB = (0, 0, 0)
 NOWHERE_RGB = (170, 170, 170)
 PALEST = 0.7  # the slowest cells mix this much white into their minimum's colour (never-converged ones too)
+CRISP_PIXELS = 600  # the basin image's size a side, at least, before the browser stretches it
 BASIN_META = "basin_map"  # layout.meta key: the map's bounds and resolution, for reading clicks
 AXIS_SYMBOLS = {"lr": "lr (η)", "momentum": "momentum (β)", "betas[0]": "β₁", "betas[1]": "β₂", "eps": "ε",
                 "alpha": "α (RMSProp decay)", "rho": "ρ", "weight_decay": "weight decay", "dampening": "dampening"}
@@ -68,6 +69,13 @@ def basin_rgb(basins: BasinMap) -> np.ndarray:
     return np.clip(np.round(image[::-1]), 0, 255).astype(np.uint8)
 
 
+def crisp(rgb: np.ndarray, size: int = CRISP_PIXELS) -> np.ndarray:
+    """`rgb` (R, C, 3) with each cell repeated to about `size` pixels a side: browsers and the exporter
+    smooth a small image they stretch, and a basin map's cells must stay cells."""
+    factor = max(1, math.ceil(size / max(rgb.shape[:2])))
+    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
+
+
 def png_data_url(rgb: np.ndarray) -> str:
     png = iio.imwrite("<bytes>", rgb, extension=".png")
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
@@ -104,7 +112,7 @@ def basin_figure(basins: BasinMap, *, presentation: bool = False, height: int | 
                      "hovertemplate": "minimum %{text}: (%{x:.4g}, %{y:.4g})<extra></extra>"})
     columns, rows = basins.resolution
     layout = {
-        "images": [{"source": png_data_url(basin_rgb(basins)), "xref": "x", "yref": "y", "x": x0, "y": y1,
+        "images": [{"source": png_data_url(crisp(basin_rgb(basins))), "xref": "x", "yref": "y", "x": x0, "y": y1,
                     "sizex": x1 - x0, "sizey": y1 - y0, "sizing": "stretch", "xanchor": "left", "yanchor": "top",
                     "layer": "below", "name": "basins"}],
         "xaxis": {"range": [x0, x1], "title": {"text": "x (start)"}, "showgrid": False, "zeroline": False,

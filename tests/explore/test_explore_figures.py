@@ -66,3 +66,18 @@ def test_the_gallery_draws_every_schedule_with_warmup_in_front():
             assert rates[0] < rates[9] or rates[9] == 0  # the linear warmup ramps up
     spec = schedules_figure(0.1, 300, 10).to_dict()
     assert len(spec["data"]) == sum(not isinstance(r, str) for _, _, r in entries)
+
+
+def test_the_basin_image_keeps_its_cells_square_when_stretched():
+    import base64
+    import io
+
+    from PIL import Image
+
+    basins = basin_map("himmelblau", "sgd", 30, 100, lr=0.01)
+    source = basin_figure(basins).to_dict()["layout"]["images"][0]["source"]
+    image = np.asarray(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))).convert("RGB"))
+    assert image.shape[0] >= 600 and image.shape[0] % 30 == 0
+    factor = image.shape[0] // 30
+    np.testing.assert_array_equal(image[::factor, ::factor], basin_rgb(basins))  # one colour per cell block
+    assert len(np.unique(image[:factor, :factor].reshape(-1, 3), axis=0)) == 1
