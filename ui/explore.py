@@ -57,6 +57,7 @@ PARTS: dict[str, str] = {"basin": "Basin map", "sweep": "Sweep", "tuning": "Fair
 OTHER_PREFIXES = ("mb_",)  # other parts' own query parameters: kept, never read here
 DEFAULT_LANDSCAPE = "himmelblau"  # four minima: the basin map has something to show
 MAX_RESOLUTION, MAX_SWEEP_RESOLUTION, MAX_ZOOMS = 300, 100, 12
+COUPLED_SWEEP_RESOLUTION = 16
 RATE_MAX_CELLS = 40 * 40  # metric="rate" keeps whole paths: only on small sweeps (memory)
 STATE_KEY = "explore.state"
 OPENED_KEY = "explore.opened"
@@ -466,8 +467,14 @@ def sweep_part(state: ExploreState, landscape: Landscape) -> ExploreState:
     y_axis = columns[1].selectbox("Up", others, key="explore.sy", format_func=lambda n: AXIS_SYMBOLS.get(n, n))
     if (x_axis, y_axis) != (state.sweep_x, state.sweep_y):
         state = replace(state, sweep_x=x_axis, sweep_y=y_axis, sweep_ranges=None, zooms=())
-    _seed("explore.sres", state.sweep_resolution)
-    resolution = columns[2].slider("Settings per axis", 4, MAX_SWEEP_RESOLUTION, key="explore.sres")
+    # Coupled optimizers (Newton, L-BFGS, line search) step on NumPy one setting at a time: a small grid.
+    largest = MAX_SWEEP_RESOLUTION if get_optimizer(c.optimizer).elementwise else COUPLED_SWEEP_RESOLUTION
+    _seed("explore.sres", min(state.sweep_resolution, largest))
+    if st.session_state["explore.sres"] > largest:
+        st.session_state["explore.sres"] = largest
+    resolution = columns[2].slider("Settings per axis", 4, largest, key="explore.sres",
+                                   help=None if largest == MAX_SWEEP_RESOLUTION else
+                                   f"at most {largest}: {get_optimizer(c.optimizer).title} runs one setting at a time")
     metrics = [m for m in METRICS if m != "rate" or resolution * resolution <= RATE_MAX_CELLS]
     _seed("explore.metric", state.metric if state.metric in metrics else "final_loss")
     metric = columns[3].selectbox("Colour by", metrics, key="explore.metric", format_func=METRIC_TITLES.get,
