@@ -116,8 +116,9 @@ if preset is not None:
     checked = ("*Your settings, not the story's: the claim was checked on the story's own.*" if changed
                else "*Checked on these runs: the claim holds.*" if holds
                else "**The check of this claim failed on these runs.**")
-    st.markdown(f"#### {html.escape(preset.title, quote=False)}\n{html.escape(preset.claim, quote=False)} {checked} "
-                f"*Landscape: {html.escape(landscape.title, quote=False)}.*")
+    # Title and claim only above the chart (the equations stay in view at 1280×720); the check under it.
+    st.markdown(f"#### {html.escape(preset.title, quote=False)}\n{html.escape(preset.claim, quote=False)}"
+                + (f" {checked}" if changed else ""))
     if changed:
         st.button("Back to the story's settings", on_click=back_to_story)
 else:
@@ -140,8 +141,9 @@ chart.plotly_chart(figure, key=f"{CHART_KEY}.{state.story}.{setup_key}", compani
                    height=height)
 
 # -- stages and the phase diagram ------------------------------------------------------------
-if preset is not None and preset.adapted:  # under the chart: above it, it would push the equations below the fold
-    st.caption(preset.adapted)
+if preset is not None:
+    st.caption(" ".join(part for part in ("" if changed else checked, f"Landscape: {landscape.title}.",
+                                          preset.adapted) if part))
 if preset is not None:
     st.markdown("**What to watch**")
     st.markdown("\n".join(f"- steps {s.first_step}–{s.last_step}: {html.escape(s.sentence)}" for s in preset.stages))

@@ -36,6 +36,7 @@ def test_every_story_loads_with_a_panel_and_the_state_plots_for_every_frame(stor
     assert "<math" in data["panel"][data["frames"][1]]
     assert at.query_params["story"] == story
     assert at.markdown[0].value.startswith(f"#### {PRESETS[story].title}")
+    assert any("Checked on these runs: the claim holds." in c.value for c in at.caption)
 
 
 def test_the_equations_follow_the_line_chosen_and_the_url_keeps_it():
@@ -92,6 +93,7 @@ def test_use_nesterovs_settings_adds_a_nesterov_card_and_the_url_keeps_it():
     assert "0.3172" in at.query_params["opt"][-1] or "nesterov=1" in at.query_params["opt"][-1]
     assert at.query_params["story"] == "momentum_damps"
     assert any("not the story" in m.value for m in at.markdown)
+    assert not any("claim holds" in c.value for c in at.caption)
     at.button[0].click().run()  # back to the story's settings
     assert "opt" not in at.query_params and chart(at)["frames"]
 
