@@ -481,8 +481,6 @@ def sweep_part(state: ExploreState, landscape: Landscape) -> ExploreState:
                                   help="rate keeps whole paths: offered up to 40 × 40 settings")
     state = replace(state, sweep_resolution=int(resolution), metric=metric)
     x0, x1, y0, y1 = sweep_ranges(state)
-    st.caption(f"The sidebar's {AXIS_SYMBOLS.get(x_axis, x_axis)} and {AXIS_SYMBOLS.get(y_axis, y_axis)} are "
-               "replaced by the sweep's values; every other setting is the sidebar's.")
     axes = ((x_axis, tuple(axis_values(x_axis, x0, x1, resolution))),
             (y_axis, tuple(axis_values(y_axis, y0, y1, resolution))))
     starts = _starts(state, landscape)
@@ -570,7 +568,8 @@ def _sweep_summary(result: Sweep, metric: str, theory, starts, setup: CompareSta
     best = replace(result, metric=metric).best
     x_name, y_name = result.names
     texts = [f"{len(result.x_values)} × {len(result.y_values)} settings × {len(starts)} start(s), {setup.steps} "
-             f"steps each (equal budgets), on the {result.backend} backend."]
+             f"steps each (equal budgets), on the {result.backend} backend; every setting but the two swept is "
+             "the sidebar's."]
     if best is not None:
         row, column = best
         texts.append(f"Best by {METRIC_TITLES[metric]}: {AXIS_SYMBOLS.get(x_name, x_name)} = "
