@@ -46,14 +46,16 @@ from figures.style import format_value
 from landscapes import Landscape
 from optimizers import SCHEDULES, HyperparameterError, Run, get_optimizer, optimizer_names, simulate
 
-from . import compute, session, widgets
+from . import compute, minibatch, session, widgets
 from . import state as compare
 from .state import Card, CompareState, card
 from .widgets import hyperparameter_input, landscape_picker
 
 # The part selector's entries, in order. The mini-batch part joins here ("minibatch": "Mini-batch SGD")
 # with its renderer in the page's table.
-PARTS: dict[str, str] = {"basin": "Basin map", "sweep": "Sweep", "tuning": "Fair tuning", "schedules": "Schedules"}
+PARTS: dict[str, str] = {"basin": "Basin map", "sweep": "Sweep", "tuning": "Fair tuning", "schedules": "Schedules",
+                         "minibatch": "Mini-batch SGD"}
+OWN_SETUP = {"minibatch"}  # parts with a landscape and settings of their own (not the sidebar's setup)
 OTHER_PREFIXES = ("mb_",)  # other parts' own query parameters: kept, never read here
 DEFAULT_LANDSCAPE = "himmelblau"  # four minima: the basin map has something to show
 MAX_RESOLUTION, MAX_SWEEP_RESOLUTION, MAX_ZOOMS = 300, 100, 12
@@ -720,5 +722,12 @@ def schedules_part(state: ExploreState, landscape: Landscape) -> ExploreState:
     return state
 
 
-RENDERERS: dict[str, Callable[[ExploreState, Landscape], ExploreState]] = {
-    "basin": basin_part, "sweep": sweep_part, "tuning": tuning_part, "schedules": schedules_part}
+def minibatch_part(state: ExploreState, landscape: Landscape | None) -> ExploreState:
+    """Mini-batch SGD on a data landscape (ui.minibatch: its own controls, its state in mb_ parameters)."""
+    minibatch.show()
+    return state
+
+
+RENDERERS: dict[str, Callable[[ExploreState, Landscape | None], ExploreState]] = {
+    "basin": basin_part, "sweep": sweep_part, "tuning": tuning_part, "schedules": schedules_part,
+    "minibatch": minibatch_part}
