@@ -490,6 +490,16 @@ def state_series(data: StepVectors, panel: str, losses: np.ndarray) -> np.ndarra
     return None if velocity is None else velocity[0]
 
 
+LOG_DECADES = 1.5  # a state panel is drawn on a log axis when its values span this many decades or more
+
+
+def _decades(points: list) -> float:
+    """How many decades the panel's finite values span (log axes under one or two label 2, 5, 2, 5...)."""
+    values = np.abs(np.concatenate([np.asarray(v, dtype=float) for v, _ in points])) if points else np.array([])
+    values = values[np.isfinite(values) & (values > 0)]
+    return float(np.log10(values.max() / values.min())) if values.size else 0.0
+
+
 def state_figure(runs: Sequence[Run], *, step: int | None = None, presentation: bool = False,
                  labels: Sequence[str] | None = None, slots: Sequence[int] | None = None,
                  max_frames: int = 400, height: int | None = None) -> go.Figure:
@@ -531,9 +541,10 @@ def state_figure(runs: Sequence[Run], *, step: int | None = None, presentation: 
                 points.append((values, slot))
         moving_sources.append((axis, points))
         positive = all(np.nanmin(np.abs(v), initial=np.inf) > 0 for v, _ in points)
-        log = positive and panel not in ("velocity", "root")
+        log = positive and panel not in ("velocity", "root") and _decades(points) >= LOG_DECADES
         figure.update_yaxes(type="log" if log else "linear", exponentformat="power", row=row, col=1,
-                            tickfont={"size": sizes.ticks}, tickformat="" if log else ".4~g")
+                            tickfont={"size": sizes.ticks}, tickformat="" if log else ".4~g",
+                            nticks=3)  # a panel is a few lines of text tall: more labels overlap
         flat = _flat_range(points, log)
         if flat is not None:  # a constant (SGD's effective step lr): a flat line, not its round-off magnified
             figure.update_yaxes(range=flat, row=row, col=1)

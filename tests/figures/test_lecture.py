@@ -284,3 +284,15 @@ def test_a_constant_state_series_is_drawn_flat_not_its_round_off():
     axis = spec["layout"][f"yaxis{'' if row == 1 else row}"]
     low, high = axis["range"] if axis.get("type") != "log" else [10 ** v for v in axis["range"]]
     assert low < 0.4 / 1.5 < 0.4 * 1.5 < high
+
+
+def test_a_state_panel_is_logarithmic_only_when_its_values_span_decades():
+    # Adagrad on the quadratic: the loss falls over many decades, its effective step by less than one
+    run = simulate(get_landscape("quadratic"), "adagrad", [(-4.0, 2.0)], 150, lr=0.4)
+    layout = state_figure([run]).to_dict()["layout"]
+    titles = [a["text"] for a in layout["annotations"]]
+    axes = [layout["yaxis" if k == 0 else f"yaxis{k + 1}"] for k in range(len(titles))]
+    kinds = dict(zip(titles, (a.get("type") for a in axes), strict=True))
+    assert kinds["loss f(θ)"] == "log"
+    assert kinds["effective step per coordinate"] == "linear"
+    assert all(a.get("nticks", 99) <= 3 for a in axes)  # a panel is a few text lines tall
