@@ -11,8 +11,14 @@ PAGES = [
     # Each page in a folder of its own under pages/: with a page script directly in pages/,
     # Streamlit runs a fresh server's first script the old way (pages/*.py as the pages, app.py
     # skipped), so a first visitor opening /lecture got the page without this shell.
-    st.Page("pages/compare/page.py", title="Compare", icon=":material/compare_arrows:", url_path="compare",
+    # The default page is served at / (Streamlit drops a default page's url_path from the URL), so
+    # /compare gets the same page under a hidden entry: a link or bookmark to /compare opens Compare
+    # instead of Streamlit's "page not found" dialog. `url_path="home"` only names the default
+    # internally (its hash); /home is not a path anyone sees.
+    st.Page("pages/compare/page.py", title="Compare", icon=":material/compare_arrows:", url_path="home",
             default=True),
+    st.Page("pages/compare/page.py", title="Compare", icon=":material/compare_arrows:", url_path="compare",
+            visibility="hidden"),
     st.Page("pages/lecture/page.py", title="Lecture", icon=":material/school:", url_path="lecture"),
     st.Page("pages/explore/page.py", title="Explore", icon=":material/grid_on:", url_path="explore"),
 ]

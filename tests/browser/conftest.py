@@ -162,3 +162,38 @@ def new_page(browser, request):
 @pytest.fixture
 def page(new_page):
     return new_page()
+
+
+# -- a server restart mid-session --------------------------------------------------------------
+class RestartableServer:
+    """serve.py on one port that can be stopped and started again on the same port, as a lecturer's
+    server restarts under the students' open tabs."""
+
+    def __init__(self, log) -> None:
+        self.port = _free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.log = log
+        self.process = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "serve.py", "--server.port", str(self.port), "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not _healthy(self.url):
+            assert self.process.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not answer its health check"
+            time.sleep(0.25)
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+
+@pytest.fixture
+def restartable(artifacts):
+    with open(artifacts / "restarted_server.log", "w") as log:
+        server = RestartableServer(log)
+        server.start()
+        yield server
+        server.stop()
