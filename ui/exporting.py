@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -32,13 +33,14 @@ DESCRIPTIONS = {
 
 
 def makers(figure: go.Figure | Callable[[], go.Figure], runs: Sequence[Run], labels: Sequence[str],
-           landscape: Landscape, step: int | None = None,
-           animated: bool | None = None) -> dict[str, Callable[[], bytes]]:
+           landscape: Landscape, step: int | None = None, animated: bool | None = None,
+           click_trace: int | None = CLICK_TRACE) -> dict[str, Callable[[], bytes]]:
     """How to make each format from what the page shows. Images show the step on screen
     (`step`, as the chart last reported it; None: the last step); HTML, GIF and MP4 the
     whole animation. `figure`: the view's figure, or a function that builds it (a page that
     sends the browser plain dicts builds the exact figure only when a file is made; then
-    `animated` says whether it has frames: GIF and MP4 are offered)."""
+    `animated` says whether it has frames: GIF and MP4 are offered). `click_trace`: the index of
+    the page's click grid, hidden in files (None: the figure has none, as the Lecture's)."""
     build = figure if not isinstance(figure, go.Figure) else (lambda: figure)
     if animated is None:
         animated = bool(build().frames)
@@ -46,8 +48,8 @@ def makers(figure: go.Figure | Callable[[], go.Figure], runs: Sequence[Run], lab
     def for_file() -> go.Figure:
         """The figure without what only the page needs: the click grid."""
         copy = go.Figure(build())
-        if copy.frames:
-            copy.data[CLICK_TRACE].visible = False
+        if copy.frames and click_trace is not None:
+            copy.data[click_trace].visible = False
         return copy
 
     def still() -> go.Figure:
@@ -105,16 +107,19 @@ def failure_reason(error: BaseException) -> str:
 
 
 def export_panel(figure: go.Figure | Callable[[], go.Figure] | None, runs: Sequence[Run], labels: Sequence[str],
-                 landscape: Landscape, state: CompareState, step: int | None = None,
-                 animated: bool | None = None) -> None:
+                 landscape: Landscape, state: CompareState | None, step: int | None = None,
+                 animated: bool | None = None, *, view: Mapping[str, Any] | None = None,
+                 click_trace: int | None = CLICK_TRACE) -> None:
     """Pick a format, make the file (spinner), download it. A made file is kept until the
     state changes, so reruns do not redo the work and a stale file is never offered.
     `figure`: the view's figure, or a function that builds it, then `animated`: whether it has
-    frames (see `makers`)."""
+    frames (see `makers`). A file is named by `state` (Compare's), `view` (what else decides the
+    figure: another page's own state) and `step`."""
     if figure is None:
         return
-    available = makers(figure, runs, labels, landscape, step, animated)
-    version = hashlib.sha1(json.dumps([to_query(state), step], sort_keys=True).encode()).hexdigest()
+    available = makers(figure, runs, labels, landscape, step, animated, click_trace)
+    named_by = [to_query(state) if state is not None else None, dict(view or {}), step]
+    version = hashlib.sha1(json.dumps(named_by, sort_keys=True, default=str).encode()).hexdigest()
     with st.popover("Export", icon=":material/download:", width="stretch"):
         st.session_state.setdefault(FORMAT_KEY, "png")
         if st.session_state[FORMAT_KEY] not in available:

@@ -80,6 +80,7 @@ class LectureState:
     accumulator: bool = True
     presentation: bool = False
     setup: Setup | None = None  # None: the story's own; else what the lecture runs instead
+    step: int = 0  # the step on screen (the chart reports it when stepping rests)
     notices: tuple[str, ...] = ()
 
     @property
@@ -126,6 +127,8 @@ def to_query(state: LectureState) -> dict[str, str | list[str]]:
         query["squares"] = "0"
     if state.presentation:
         query["present"] = "1"
+    if state.step:
+        query["at"] = str(state.step)
     if state.setup is not None:
         noises = state.setup.noises
         uniform = len(set(noises)) <= 1
@@ -171,6 +174,12 @@ def from_query(query: Mapping[str, str | list[str]]) -> LectureState:
         if unknown:
             notices.append(f"ignored the unknown arrows {', '.join(unknown)[:60]}")
         state = replace(state, arrows=tuple(a for a in ARROWS if a in asked))
+    if "at" in values:
+        text = str(values["at"])
+        if text.isdigit() and len(text) <= 6:
+            state = replace(state, step=int(text))  # past the last step: the chart opens at the last
+        else:
+            notices.append(f"ignored at={text[:20]!r}: expected the step, a whole number from 0")
     for key, field in (("squares", "accumulator"), ("present", "presentation")):
         if key in values:
             flag = {"1": True, "0": False}.get(str(values[key]))

@@ -8,6 +8,7 @@ const STEP_OPTIONS = { frame: { duration: 0, redraw: false }, transition: { dura
 const CLICK_SLOP_PX = 6; // a press that moves further is a drag (zoom), not a click
 const CLICK_LOG = 16; // clicks resent with every click event, in case a rerun merged two events
 const REPORT_IDLE_MS = 500; // with report_step: report once stepping or scrubbing rests this long
+const STUCK_MS = 1500; // an animation a redraw interrupted may never settle: the chart stops waiting
 const charts = new WeakMap(); // parentElement -> Chart: Streamlit calls us again on every new data
 
 export default function mount(component) {
@@ -104,7 +105,9 @@ class Chart {
     const byName = new Map(this.names.map((name, index) => [name, index]));
     const onScreen = this.names.length ? this.shownName : undefined;
     let index = byName.get(data.step) ?? Math.max(0, this.names.length - 1);
-    if (this.drawn && data.step === this.pythonStep && byName.has(onScreen)) index = byName.get(onScreen);
+    // Python echoing the step this chart reported is no new step: stepping may have gone on since.
+    const echo = data.step !== undefined && data.step !== null && Number(data.step) === this.lastReported;
+    if (this.drawn && (data.step === this.pythonStep || echo) && byName.has(onScreen)) index = byName.get(onScreen);
     this.pythonStep = data.step;
     const frames = figure.frames || [];
     const traces = frames.length ? withFrame(figure.data || [], frames[index]) : figure.data || [];
@@ -112,6 +115,7 @@ class Chart {
     this.renderSpeeds(data);
     this.bar.hidden = !this.controls;
     this.scrub.max = String(Math.max(0, this.names.length - 1));
+    this.generation = (this.generation || 0) + 1; // animations under way paint an old figure
     const resume = this.playing || Boolean(this.resumeAfterDraw); // a skipped draw's wish too
     this.resumeAfterDraw = resume;
     this.stop();
@@ -134,8 +138,10 @@ class Chart {
           if (this.destroyed) return;
           this.drawn = true;
           this.resumeAfterDraw = false;
+          this.busy = false;
           this.paints.push(performance.now());
           if (resume && this.controls) this.start();
+          else this.pump(); // a press made while the figure was redrawn
         });
       })
       .catch((error) => {
@@ -240,17 +246,28 @@ class Chart {
     if (this.busy || !this.drawn || this.wanted === this.current) return;
     const index = this.wanted;
     this.busy = true;
-    this.animateTo(index)
-      .then(() => {
-        this.current = index;
-        this.paints.push(performance.now());
-        this.showStep(index);
-      })
-      .catch(() => {}) // interrupted by a newer animation, a redraw or an unmount: nothing to do
+    this.paintFrame(index)
+      .then((painted) => { if (painted) this.painted(index); })
       .finally(() => {
         this.busy = false;
         if (!this.playing) this.pump();
       });
+  }
+
+  // Frame `index` on screen: true once painted; false when something newer took over (a redraw
+  // from Python, an unmount) or when plotly.js left the animation pending (a redraw interrupted
+  // it): the chart is never left busy, so the next press always steps.
+  paintFrame(index) {
+    const generation = this.generation;
+    const settled = this.animateTo(index).then(() => true, () => false);
+    const stuck = new Promise((resolve) => { setTimeout(() => resolve(false), STUCK_MS); });
+    return Promise.race([settled, stuck]).then((painted) => painted && generation === this.generation);
+  }
+
+  painted(index) {
+    this.current = index;
+    this.paints.push(performance.now());
+    this.showStep(index);
   }
 
   setSpeed(speed) {
@@ -270,7 +287,7 @@ class Chart {
     if (this.current >= this.names.length - 1) {
       this.current = this.wanted = 0;
       this.busy = true;
-      this.animateTo(0).catch(() => {}).finally(() => {
+      this.paintFrame(0).finally(() => {
         this.busy = false;
         this.showStep(0);
       });
@@ -291,16 +308,9 @@ class Chart {
         }
         this.busy = true;
         this.wanted = due;
-        try {
-          await this.animateTo(due);
-          this.current = due;
-          this.paints.push(performance.now());
-          this.showStep(due);
-        } catch (error) {
-          // interrupted by a redraw or an unmount
-        } finally {
-          this.busy = false;
-        }
+        if (await this.paintFrame(due)) this.painted(due);
+        this.busy = false;
+        if (run !== this.runs && !this.playing) this.pump(); // a step pressed during this frame
         if (this.current >= last && run === this.runs) this.pause();
       }
     };

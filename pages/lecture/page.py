@@ -21,6 +21,7 @@ from optimizers import HyperparameterError
 from optimizers.theory import quadratic_theory
 from presets import PRESETS
 from ui import lecture
+from ui.exporting import export_panel
 from ui.lecture import ARROWS, LectureState
 
 STATE_KEY = "lecture.state"
@@ -47,7 +48,7 @@ def keep(new: LectureState) -> None:
 
 
 def on_story() -> None:
-    keep(replace(current(), story=st.session_state["lecture.story"], setup=None, line=0, notices=()))
+    keep(replace(current(), story=st.session_state["lecture.story"], setup=None, line=0, step=0, notices=()))
 
 
 def on_view() -> None:
@@ -70,7 +71,7 @@ def use_theory(method: str, point: tuple[float, float]) -> None:
 
 
 def back_to_story() -> None:
-    keep(replace(current(), setup=None, line=0, notices=()))
+    keep(replace(current(), setup=None, line=0, step=0, notices=()))
 
 
 state = current()
@@ -137,8 +138,16 @@ frames = [frame.name for frame in figure.frames]
 panel = lecture.step_panels(ordered, labels, line, frames)
 # Keyed by the setup too: new settings are a new chart (its panel shows their numbers from step 0).
 setup_key = zlib.crc32(repr(state.setup).encode()) if state.setup is not None else 0
-chart.plotly_chart(figure, key=f"{CHART_KEY}.{state.story}.{setup_key}", companions=[states], panel=panel, step=0,
-                   height=height)
+
+
+def on_step(step: int) -> None:
+    """The step on screen, reported when stepping rests: kept in the state and the URL."""
+    keep(replace(current(), step=step, notices=()))  # the URL follows: written from the state above
+
+
+chart.plotly_chart(figure, key=f"{CHART_KEY}.{state.story}.{setup_key}", companions=[states], panel=panel,
+                   step=state.step, height=height, report_step=True, on_step=on_step)
+export_panel(figure, ordered, labels, landscape, None, state.step, view=lecture.to_query(state), click_trace=None)
 
 # -- stages and the phase diagram ------------------------------------------------------------
 if preset is not None:

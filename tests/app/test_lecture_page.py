@@ -142,3 +142,29 @@ def test_compare_links_to_a_lecture_of_its_first_three_cards():
 def test_a_refused_formula_in_a_lecture_link_says_why_and_raises_nothing():
     at = lecture({"formula": "__import__('os').system('true')", "opt": "sgd,lr=0.1"})
     assert at.error and "cannot be run" in at.error[0].value
+
+
+def test_the_step_is_in_the_url_and_the_chart_opens_there():
+    at = lecture({"story": "momentum_damps", "at": "7"})
+    data = chart(at)
+    assert data["step"] == "7" and data["report_step"] is True  # the chart reports where stepping rests
+    assert at.query_params["at"] == "7"
+    at.selectbox(key="lecture.story").set_value("adagrad").run()  # another story starts at its step 0
+    assert chart(at)["step"] == "0" and "at" not in at.query_params
+
+
+def test_a_bad_step_in_the_url_is_explained():
+    at = lecture({"story": "momentum_damps", "at": "-3"})
+    assert chart(at)["step"] == "0"
+    assert any("ignored at='-3'" in c.value for c in at.caption)
+
+
+def test_the_lecture_figure_exports_at_the_step_on_screen_with_its_arrows():
+    at = lecture({"story": "momentum_damps", "at": "5"})
+    at.selectbox(key="compare.export_format").set_value("csv").run()
+    at.button(key="compare.export_make").click().run()
+    assert not at.exception, at.exception
+    chosen, _, data = at.session_state["compare.export"]
+    header = data.decode().splitlines()[0]
+    assert chosen == "csv" and header.startswith("step,optimizer")
+    assert "SGD" in data.decode()

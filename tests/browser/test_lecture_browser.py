@@ -32,6 +32,13 @@ def open_story(page: Page, base: str, story: str) -> None:
     assert not page.locator("[data-testid=stException]").count()
 
 
+def idle(page: Page) -> None:
+    """Wait until Streamlit runs no script (a report's rerun included)."""
+    page.wait_for_timeout(150)
+    page.wait_for_function("() => document.querySelector('[data-testid=stApp]')"
+                           "?.getAttribute('data-test-script-state') !== 'running'", timeout=LOAD_MS)
+
+
 def moving_points(page: Page) -> list:
     """The x, y of every trace the frames move, in the contour plot and in the state plots."""
     plots = f"document.querySelector('{CHART}').querySelectorAll('.js-plotly-plot')"
@@ -53,11 +60,18 @@ def test_five_steps_of_the_momentum_story_move_the_arrows_the_markers_and_the_nu
 
     seen_points, seen_panels, paints = [moving_points(page)], [page.inner_text(PANEL)], []
     lecture.focus()
-    page.wait_for_timeout(300)
-    sent_before = len(sent)
-    assert sent_before > 0  # the page's own first rerun request was seen: the listener works
+    assert sent  # the page's own first rerun request was seen: the listener works
     for step in range(1, 6):
+        # The chart reports the step once stepping rests (a rerun that writes it to the URL): with the
+        # last step's report out and its rerun done, nothing is pending, so a message between the
+        # press and the paint would be one the paint needed.
+        if step > 1:
+            page.wait_for_function(f"() => new URLSearchParams(location.search).get('at') === '{step - 1}'",
+                                   timeout=10_000)
+        idle(page)
+        sent_before = len(sent)
         paints.append(page.evaluate(PRESS_TO_PAINT_JS))
+        assert len(sent) == sent_before, "the step needed the server (a rerun)"
         page.wait_for_function(f"() => document.querySelector('{PANEL}').dataset.step === '{step}'", timeout=5_000)
         seen_points.append(moving_points(page))
         seen_panels.append(page.inner_text(PANEL))
@@ -69,9 +83,8 @@ def test_five_steps_of_the_momentum_story_move_the_arrows_the_markers_and_the_nu
     assert lecture.locator(".dl-chart-panel math").count() >= 2     # the equations, as MathML
     print(f"Lecture Next click → paint: median {statistics.median(paints):.0f} ms, "
           f"range {min(paints):.0f}–{max(paints):.0f} ms")
-    page.wait_for_timeout(300)
-    assert len(sent) == sent_before, "stepping sent a message to the server (a rerun)"
     assert all(p is not None for p in paints)  # every press painted its step (speed: bench/app.py)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('at') === '5'", timeout=10_000)
     assert not errors
     page.screenshot(path=str(artifacts / "lecture-momentum-1440x900.png"))
 
@@ -118,7 +131,7 @@ def test_a_click_on_the_momentum_map_sets_lr_and_momentum(page, app_url, artifac
     lr, momentum = (float(card.split(f"{name}=")[1].split(",")[0]) for name in ("lr", "momentum"))
     assert abs(lr - 0.5) < 0.02 and abs(momentum - 0.5) < 0.02 and "story=momentum_damps" in query
     # The panel now shows the new setting's numbers: θ₁ = θ₀ − lr·g₀ with the clicked lr
-    page.wait_for_function(f"() => document.querySelector('{PANEL}').innerText.includes('{lr:.4g}')",
+    page.wait_for_function(f"() => document.querySelector('{PANEL}')?.innerText.includes('{lr:.4g}')",
                            timeout=LOAD_MS)
     assert not page.locator("[data-testid=stException]").count()
     page.screenshot(path=str(artifacts / "lecture-map-click.png"))
