@@ -191,15 +191,7 @@ def from_query(query: Mapping[str, str | list[str]]) -> ExploreState:
                "warmup": ("warmup", lambda t: compare._whole(t, 0, compare.MAX_STEPS),
                           f"0 to {compare.MAX_STEPS}"),
                "lrs": ("lr_range", _read_lr_range, "low,high with 0 < low < high ≤ 100")}
-    for key, (name, read, expected) in choices.items():
-        text = last(key)
-        if text is None:
-            continue
-        value = read(text)
-        if value is None:
-            notices.append(f"ignored {key}={text[:40]!r}: expected {expected}")
-        else:
-            changes[name] = value
+    changes.update(compare.read_values(choices, last, notices))
     x_axis, y_axis = changes.get("sweep_x", DEFAULT.sweep_x), changes.get("sweep_y", DEFAULT.sweep_y)
     names = axis_names(optimizer)
     if x_axis not in names or y_axis not in names or x_axis == y_axis:

@@ -15,7 +15,7 @@ Query parameters (repeated keys keep their order)::
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -168,6 +168,26 @@ KNOWN_KEYS = {"landscape", "formula", "opt", "start", "steps", "noise", "seed", 
               "speed", "bounds", "present"}
 
 
+Reader = tuple[str, Callable[[str], Any], str]  # (field, read: text -> value or None, what is expected)
+
+
+def read_values(readers: Mapping[str, Reader], last: Callable[[str], str | None],
+                notices: list[str]) -> dict[str, Any]:
+    """The fields the URL's keys give (`last(key)`: the key's text, None when absent); a text its
+    reader refuses is left out, with a notice saying what was expected."""
+    values: dict[str, Any] = {}
+    for key, (name, read, expected) in readers.items():
+        text = last(key)
+        if text is None:
+            continue
+        value = read(text)
+        if value is None:
+            notices.append(f"ignored {key}={text[:40]!r}: expected {expected}")
+        else:
+            values[name] = value
+    return values
+
+
 def from_query(query: Mapping[str, str | list[str]]) -> CompareState:
     """The state a URL describes; anything unusable takes its default and adds a notice to
     `state.notices`. Never raises."""
@@ -208,15 +228,7 @@ def from_query(query: Mapping[str, str | list[str]]) -> CompareState:
                   "one of " + ", ".join(f"{s:g}" for s in SPEEDS)),
         "bounds": ("bounds", _read_bounds, "x0,x1,y0,y1 with x0 < x1 and y0 < y1"),
     }
-    for key, (name, read, expected) in readers.items():
-        text = last(key)
-        if text is None:
-            continue
-        value = read(text)
-        if value is None:
-            notices.append(f"ignored {key}={text[:40]!r}: expected {expected}")
-        else:
-            changes[name] = value
+    changes.update(read_values(readers, last, notices))
     landscape, formula = changes.get("landscape", DEFAULT.landscape), changes.get("formula", "")
     changes.setdefault("cards", default_cards(landscape, formula))
     changes.setdefault("steps", default_steps(landscape, formula))
