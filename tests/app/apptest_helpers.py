@@ -13,10 +13,18 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-def open_app(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
+def open_app(query: dict | None = None, *, page: str | None = None, script: str = APP,
+             timeout: float = 90) -> AppTest:
+    """`script` (the app) run with `query` in its URL. With `page`, the app's default page runs
+    first, then `page` is switched to with `query`, as a link to that page opens."""
+    at = AppTest.from_file(script, default_timeout=timeout)
+    if page is not None:
+        at.run()
+        assert not at.exception, at.exception
     for key, value in (query or {}).items():
         at.query_params[key] = value
+    if page is not None:
+        at.switch_page(page)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -14,13 +14,7 @@ from ui.state import card
 
 
 def explore_page(query: dict | None = None):
-    at = open_app()
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.switch_page("pages/explore/page.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(query, page="pages/explore/page.py")
 
 
 def link_buttons(at) -> list[dict]:

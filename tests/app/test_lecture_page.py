@@ -10,13 +10,7 @@ from presets import PRESETS
 
 
 def lecture(query: dict | None = None):
-    at = open_app()
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.switch_page("pages/lecture/page.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(query, page="pages/lecture/page.py")
 
 
 def chart(at) -> dict:

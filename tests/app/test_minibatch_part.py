@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from apptest_helpers import open_app
 from streamlit.testing.v1 import AppTest
 
 from figures.minibatch import gradient_pair, minibatch_runs
@@ -18,12 +19,7 @@ HARNESS = str(Path(__file__).with_name("minibatch_harness.py"))
 
 
 def open_part(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(HARNESS, default_timeout=120)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(query, script=HARNESS, timeout=120)
 
 
 def charts(at: AppTest) -> list[dict]:
