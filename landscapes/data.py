@@ -293,6 +293,13 @@ class DataLandscape(Landscape):
         batches = np.sort(np.where(batches < 0, m, batches), axis=-1)  # the short batch's padding last
         return np.where(batches == m, -1, batches)
 
+    def seeded_batch_order(self, batch_size: int, steps: int, starts: int, shuffle: bool,
+                           seed: int) -> np.ndarray:
+        """`batch_order` with the shuffles `simulate(..., seed=seed)` draws (a stream of its own,
+        spawned from the seed, so the batches do not move the run's gradient noise)."""
+        stream = np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(1)[0])
+        return self.batch_order(batch_size, steps, starts, shuffle, stream)
+
     def batch_view(self, batches: np.ndarray) -> MiniBatchView:
         """This landscape as a mini-batch run sees it, stepping through `batches` (N, T, B)."""
         return MiniBatchView(self, batches)

@@ -204,8 +204,7 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
     kernel = plan = None
     batches = None
     if minibatch:  # the batch loop below, seeing the landscape through the batches
-        batches = land.batch_order(batch_size, steps, n, bool(shuffle),
-                                   np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(1)[0]))
+        batches = land.seeded_batch_order(batch_size, steps, n, bool(shuffle), seed)
     if backend != "numpy" and spec.elementwise and not minibatch:
         large = n * max(steps, 1) >= AUTO_MIN_WORK
         now = len(groups) * max(steps, 1) >= AUTO_COMPILE_NOW_SETTING_STEPS

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from landscapes import Landscape, Minimum, parse_formula
+from landscapes.data import REDDI_C
 
 # Reddi et al. 2018's online problem with C = 3: its average loss, plus a benign y²/2 (story 10).
-REDDI_C = 3.0
-REDDI_FORMULA = "(3 - 2)/3*x + y**2/2"
+REDDI_FORMULA = f"({REDDI_C:g} - 2)/3*x + y**2/2"  # the mean of C·x, −x, −x
 
 # Symmetric under y -> -y, two equal minima (0, ±1) and a saddle at 0 between them (story 18).
 SYMMETRIC_FORMULA = "x**2 + (y**2 - 1)**2"

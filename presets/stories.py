@@ -13,11 +13,12 @@ from dataclasses import replace
 import numpy as np
 
 from landscapes import Landscape, data_landscape, parse_formula
+from landscapes.data import REDDI_C
 from optimizers import Run
 from optimizers.theory import quadratic_theory
 
 from .core import Line, Preset, Stage, expect
-from .landscapes import REDDI, REDDI_C, REDDI_FORMULA, SYMMETRIC, SYMMETRIC_FORMULA
+from .landscapes import REDDI, REDDI_FORMULA, SYMMETRIC, SYMMETRIC_FORMULA
 
 PRESETS: dict[str, Preset] = {}
 QUADRATIC_START = ((-4.0, 2.0),)
@@ -551,8 +552,7 @@ def _batch_label(batch: int) -> str:
 def _minibatch_gradient(batch: int):
     """The mean gradient of batch t of one seeded shuffle per epoch: `simulate(batch_size=batch,
     shuffle=True, seed=MINIBATCH_SEED)`'s batches, as a story line's gradient (tested equal)."""
-    stream = np.random.default_rng(np.random.SeedSequence(MINIBATCH_SEED).spawn(1)[0])
-    order = MINIBATCH_DATA.batch_order(batch, MINIBATCH_STEPS, 1, True, stream)
+    order = MINIBATCH_DATA.seeded_batch_order(batch, MINIBATCH_STEPS, 1, True, MINIBATCH_SEED)
 
     def gradient(t: int, points: np.ndarray) -> np.ndarray:
         _, gx, gy = MINIBATCH_DATA.batch_value_and_gradient(points[0], points[1], order[:, t - 1])
