@@ -1,7 +1,13 @@
 """A lecture hall at once: simulated students on Streamlit's own websocket protocol, not browsers.
 
-Run: `python -m bench.load --sessions N --seconds S [--url URL]` (no URL: it serves the app itself
-as the Dockerfile does, serve.py with .streamlit/config.toml, on a free loopback port).
+Run: `python -m bench.load --sessions N --seconds S [--url URL] [--replicas K]` (no URL: it serves
+the app itself as the Dockerfile does, serve.py with .streamlit/config.toml, on free loopback ports).
+
+`--replicas K` (when it starts its own servers) starts K server processes on consecutive ports, one
+per core as README "More than one machine" deploys them, and plays the sticky load balancer: student
+n talks only to replica n mod K (round-robin), its websocket and its downloads alike. `--url` takes
+several replicas already running, comma-separated. The report gives each replica's CPU and RSS and
+their total.
 
 Each student is one websocket to `/_stcore/stream` speaking what Streamlit's browser client
 speaks (`BackMsg` out, `ForwardMsg` in, the protobufs inside the streamlit package; the shapes
@@ -40,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -90,17 +97,23 @@ class Results:
     connected: int = 0
     opened: int = 0
     finished: int = 0  # students done acting (their tab may still be open)
+    by_replica: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # actions timed, per replica
 
     def error(self, action: str, reason: str) -> None:
         self.errors[action].append(reason)
+
+    def took(self, action: str, seconds: float, replica: int) -> None:
+        self.times[action].append(seconds)
+        self.by_replica[replica] += 1
 
 
 class Student:
     """One browser tab, as the server sees it: a websocket, the widget ids it was sent, the URL."""
 
-    def __init__(self, base: str, number: int, results: Results, rng: random.Random) -> None:
+    def __init__(self, base: str, number: int, results: Results, rng: random.Random, replica: int = 0) -> None:
         self.base = base.rstrip("/")
         self.number = number
+        self.replica = replica  # which server this tab is stuck to
         self.results = results
         self.rng = rng
         self.ids: dict[str, str] = {}  # widget key -> widget id, from the deltas
@@ -182,7 +195,7 @@ class Student:
         size = await asyncio.to_thread(_download, self.base + "/" + self.download_url.lstrip("/"))
         if size == 0:
             raise ActionFailed("the download was empty")
-        self.results.times[action].append(time.perf_counter() - began)
+        self.results.took(action, time.perf_counter() - began, self.replica)
 
     # -- the protocol --------------------------------------------------------------------------
     def widget(self, key: str, **value) -> WidgetState:
@@ -218,7 +231,7 @@ class Student:
         if self.errors_seen:
             raise ActionFailed(self.errors_seen[0][:200])
         if record:
-            self.results.times[action].append(time.perf_counter() - began)
+            self.results.took(action, time.perf_counter() - began, self.replica)
 
     async def until_finished(self) -> None:
         """Read messages until a script run finishes for good (not interrupted for a rerun)."""
@@ -270,15 +283,18 @@ def _download(url: str) -> int:
         return len(response.read())
 
 
-async def student(base: str, number: int, results: Results, opens_at: float, deadline: float,
+async def student(bases: list[str], number: int, results: Results, opens_at: float, deadline: float,
                   think: tuple[float, float], closing: asyncio.Event, seed: int, link: str = LINK) -> str:
-    """One student from opening `link` to closing the tab (at `closing`); the tab's query string
-    at the end (what reopening it would send)."""
+    """One student from opening `link` to closing the tab (at `closing`), on replica `number` mod
+    len(`bases`) throughout (the sticky load balancer); the tab's query string at the end (what
+    reopening it would send)."""
     await asyncio.sleep(max(0.0, opens_at - time.monotonic()))
+    replica = number % len(bases)
+    base = bases[replica]
     parts = urlsplit(base)
     url = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}{parts.path.rstrip('/')}/_stcore/stream"
     rng = random.Random(seed * 100_003 + number)
-    me = Student(base, number, results, rng)
+    me = Student(base, number, results, rng, replica)
     me.query = link.lstrip("?")
     finished = False
     try:
@@ -309,6 +325,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_ports(count: int, first: int | None = None) -> list[int]:
+    """`count` consecutive free loopback ports, from `first` if given (else from a free one)."""
+    for _ in range(50):
+        start = first if first is not None else _free_port()
+        ports = list(range(start, start + count))
+        if ports[-1] < 65536 and all(map(_port_free, ports)):
+            return ports
+        if first is not None:
+            break
+    raise RuntimeError(f"no {count} consecutive free ports" + (f" from {first}" if first is not None else ""))
+
+
 def _healthy(base: str) -> bool:
     try:
         with urllib.request.urlopen(f"{base.rstrip('/')}/_stcore/health", timeout=2) as response:
@@ -321,12 +358,13 @@ class Server:
     """The app as `make run` and the Dockerfile serve it (serve.py, the repository's config, the
     Dockerfile's malloc settings) on a free loopback port, for a `with` block."""
 
-    def __init__(self, log: Path | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(self, log: Path | None = None, env: dict[str, str] | None = None, port: int | None = None) -> None:
         self.log = log
         self.env = env or {}
+        self.port = port
 
     def __enter__(self) -> Server:
-        port = _free_port()
+        port = self.port or _free_port()
         self.url = f"http://127.0.0.1:{port}"
         output = open(self.log, "w") if self.log else subprocess.DEVNULL  # noqa: SIM115 - closed in __exit__
         self.output = output
@@ -390,6 +428,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def total_rss(pids: list[int]) -> float:
+    """Every replica's RSS, MB, summed (nan when no server is known)."""
+    return sum(map(rss_mb, pids)) if pids else float("nan")
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine since boot."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -399,101 +442,107 @@ def machine_busy() -> tuple[float, float]:
 
 @dataclass
 class Sampler:
-    """The server's RSS (MB) and CPU (% of one core) and the machine's busy % every second."""
+    """Every replica's RSS (MB) and CPU (% of one core) and the machine's busy % every second."""
 
-    pid: int
-    samples: list[tuple[float, float, float, float]] = field(default_factory=list)  # (t, rss, cpu, machine)
+    pids: list[int]
+    # (t, RSS of all, CPU of all, machine busy, RSS per replica, CPU per replica)
+    samples: list[tuple[float, float, float, float, tuple, tuple]] = field(default_factory=list)
 
     async def run(self, stop: asyncio.Event) -> None:
         began = time.monotonic()
-        last_cpu, last_machine, last_t = cpu_seconds(self.pid), machine_busy(), time.monotonic()
+        last_cpu, last_machine, last_t = [cpu_seconds(p) for p in self.pids], machine_busy(), time.monotonic()
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), 1.0)
             except TimeoutError:
                 pass
-            now, cpu, machine = time.monotonic(), cpu_seconds(self.pid), machine_busy()
+            now, cpu, machine = time.monotonic(), [cpu_seconds(p) for p in self.pids], machine_busy()
             busy = (machine[0] - last_machine[0]) / max(1, machine[1] - last_machine[1]) * 100
-            self.samples.append((now - began, rss_mb(self.pid), (cpu - last_cpu) / (now - last_t) * 100, busy))
+            shares = tuple((c - last) / (now - last_t) * 100 for c, last in zip(cpu, last_cpu, strict=True))
+            rss = tuple(rss_mb(p) for p in self.pids)
+            self.samples.append((now - began, sum(rss), sum(shares), busy, rss, shares))
             last_cpu, last_machine, last_t = cpu, machine, now
 
 
-async def warm_up(base: str) -> None:
-    """One visitor before the class: the app's imports and the link's runs are done once."""
-    results = Results()
-    closing = asyncio.Event()
-    closing.set()
-    await student(base, -1, results, 0, time.monotonic() + 1, (5, 5), closing, 0)
-    if results.errors:
-        raise RuntimeError(f"the warm-up visit failed: {dict(results.errors)}")
+async def warm_up(bases: list[str]) -> None:
+    """One visitor per replica before the class: the app's imports and the link's runs are done once."""
+    for base in bases:
+        results = Results()
+        closing = asyncio.Event()
+        closing.set()
+        await student([base], -1, results, 0, time.monotonic() + 1, (5, 5), closing, 0)
+        if results.errors:
+            raise RuntimeError(f"the warm-up visit to {base} failed: {dict(results.errors)}")
 
 
-async def wave(base: str, links: list[str], seconds: float, ramp: float, think: tuple[float, float],
-               seed: int, pid: int | None, results: Results) -> tuple[float, list[str], asyncio.Event, list]:
+async def wave(bases: list[str], links: list[str], seconds: float, ramp: float, think: tuple[float, float],
+               seed: int, pids: list[int], results: Results) -> tuple[float, list[str], asyncio.Event, list]:
     """Every student opens its link (spread over `ramp` s) and acts until `seconds` are over, then
     sits idle with the tab open: (RSS then, the tabs' query strings, the event that closes them)."""
     closing = asyncio.Event()
     began = time.monotonic()
     deadline = began + seconds
-    tasks = [asyncio.create_task(student(base, n, results, began + ramp * n / len(links), deadline, think, closing,
+    tasks = [asyncio.create_task(student(bases, n, results, began + ramp * n / len(links), deadline, think, closing,
                                          seed, link)) for n, link in enumerate(links)]
     while results.finished < len(links) and time.monotonic() < deadline + 2 * ACTION_TIMEOUT:
         await asyncio.sleep(0.5)
     await asyncio.sleep(3)  # every tab open and idle
-    return (rss_mb(pid) if pid else float("nan")), tasks, closing
+    return total_rss(pids), tasks, closing
 
 
-async def closed(tasks: list, closing: asyncio.Event, pid: int | None, linger: float,
+async def closed(tasks: list, closing: asyncio.Event, pids: list[int], linger: float,
                  low: float) -> tuple[float, float]:
     """Close every tab; watch RSS for up to `linger` s (until it is back within 5 % of `low`):
     (RSS at the end, seconds watched)."""
     closing.set()
     await asyncio.gather(*tasks)
     at = time.monotonic()
-    rss = rss_mb(pid) if pid else float("nan")
+    rss = total_rss(pids)
     top = rss
-    while pid and time.monotonic() - at < linger:
+    while pids and time.monotonic() - at < linger:
         await asyncio.sleep(5)
-        rss = rss_mb(pid)
+        rss = total_rss(pids)
         if top - rss >= 0.95 * (top - low):
             break
     return rss, time.monotonic() - at
 
 
-async def load(base: str, sessions: int, seconds: float, think: tuple[float, float], linger: float,
-               seed: int, pid: int | None) -> dict:
+async def load(bases: list[str], sessions: int, seconds: float, think: tuple[float, float], linger: float,
+               seed: int, pids: list[int]) -> dict:
     """The class (students act, sit idle, close), then the same tabs reopened at once from their own
     URLs (as after a server restart), idle, closed: with the caches now warm, what those idle
     sessions add and give back is session memory alone."""
-    await warm_up(base)
+    await warm_up(bases)
     await asyncio.sleep(2)
-    baseline = rss_mb(pid) if pid else float("nan")
+    baseline = total_rss(pids)
+    baselines = [rss_mb(p) for p in pids]
     results, reopened = Results(), Results()
     stop = asyncio.Event()
-    sampler = Sampler(pid) if pid else None
+    sampler = Sampler(pids) if pids else None
     sampling = asyncio.create_task(sampler.run(stop)) if sampler else None
     began, own = time.monotonic(), time.process_time()
-    server_cpu = cpu_seconds(pid) if pid else float("nan")
-    idle, tasks, closing = await wave(base, [LINK] * sessions, seconds, min(60.0, seconds / 4), think, seed, pid,
+    server_cpu = [cpu_seconds(p) for p in pids]
+    idle, tasks, closing = await wave(bases, [LINK] * sessions, seconds, min(60.0, seconds / 4), think, seed, pids,
                                       results)
     wall = time.monotonic() - began
-    server_cpu = (cpu_seconds(pid) if pid else float("nan")) - server_cpu
+    replica_cpu = [cpu_seconds(p) - before for p, before in zip(pids, server_cpu, strict=True)]
+    replica_idle = [rss_mb(p) for p in pids]
     own = (time.process_time() - own) / wall * 100  # this generator's CPU, % of one core
     # The class's tabs: watched long enough for ui/session.py to shut their sessions down (what stays
     # is the caches they filled); the budget is read on the reopened tabs below.
-    after, watched = await closed(tasks, closing, pid, min(linger, 75.0), baseline)
+    after, watched = await closed(tasks, closing, pids, min(linger, 75.0), baseline)
     links = ["?" + task.result() for task in tasks]
     # Reopened: every tab at once from its own URL (each opens, nothing more: `seconds` 0).
-    reopen_idle, tasks, closing = await wave(base, links, 0, min(10.0, sessions / 20), think, seed, pid, reopened)
-    reopen_after, reopen_watched = await closed(tasks, closing, pid, linger, after)
+    reopen_idle, tasks, closing = await wave(bases, links, 0, min(10.0, sessions / 20), think, seed, pids, reopened)
+    reopen_after, reopen_watched = await closed(tasks, closing, pids, linger, after)
     stop.set()
     if sampling:
         await sampling
     return {"results": results, "reopened": reopened, "baseline": baseline, "idle": idle, "after": after,
             "watched": watched, "reopen_idle": reopen_idle, "reopen_after": reopen_after,
             "reopen_watched": reopen_watched, "samples": sampler.samples if sampler else [], "wall": wall,
-            "server_cpu": server_cpu,
-            "own_cpu": own}
+            "server_cpu": sum(replica_cpu) if pids else float("nan"), "replica_cpu": replica_cpu,
+            "baselines": baselines, "replica_idle": replica_idle, "bases": bases, "own_cpu": own}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -526,14 +575,27 @@ def report(sessions: int, outcome: dict) -> str:
         rss = [s[1] for s in samples]
         during = [s for s in samples if s[0] <= o["wall"]] or samples  # CPU while the class acts
         cpu, machine = [s[2] for s in during], [s[3] for s in during]
-        lines += ["", "| server | value |", "|---|---|",
+        replicas = len(o["bases"])
+        if replicas > 1:  # each replica on its own, then the rest of the table for all of them together
+            lines += ["", "| replica | students | actions | server CPU, % of one core: p50 / p95 | CPU time per action "
+                      "| RSS before / peak / idle after acting |", "|---|---|---|---|---|---|"]
+            for index, base in enumerate(o["bases"]):
+                share, mine = [s[5][index] for s in during], [s[4][index] for s in samples]
+                actions = results.by_replica.get(index, 0)
+                lines.append(f"| {index + 1} ({urlsplit(base).port}) | {len(range(index, sessions, replicas))} | "
+                             f"{actions} | {percentile(share, 50):.0f} / {percentile(share, 95):.0f} | "
+                             f"{o['replica_cpu'][index] / max(1, actions) * 1e3:.0f} ms | "
+                             f"{o['baselines'][index]:.0f} / {max(mine):.0f} / {o['replica_idle'][index]:.0f} MB |")
+        every_server = f"{replicas} replicas together" if replicas > 1 else "server"
+        lines += ["", f"| {every_server} | value |", "|---|---|",
                   f"| RSS before the class (after one warm-up visit) | {o['baseline']:.0f} MB |",
                   f"| RSS peak / every tab open and idle after acting | {max(rss):.0f} MB / {o['idle']:.0f} MB "
                   f"(+{(o['idle'] - o['baseline']) / sessions:.1f} MB per session, shared caches included) |",
                   f"| RSS {o['watched']:.0f} s after every tab closed | {o['after']:.0f} MB |",
                   f"| every tab reopened from its own URL, idle / {o['reopen_watched']:.0f} s after closing | "
                   f"{o['reopen_idle']:.0f} MB / {o['reopen_after']:.0f} MB |",
-                  f"| server CPU during the class, % of one core: p50 / p95 / max | {percentile(cpu, 50):.0f} / "
+                  f"| server CPU during the class, % of one core{' (summed)' if replicas > 1 else ''}: "
+                  f"p50 / p95 / max | {percentile(cpu, 50):.0f} / "
                   f"{percentile(cpu, 95):.0f} / {max(cpu):.0f} |",
                   f"| whole machine busy during the class ({os.cpu_count()} cores, all processes): p50 / max | "
                   f"{percentile(machine, 50):.0f} % / {max(machine):.0f} % |",
@@ -677,7 +739,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, help="how long they act")
     parser.add_argument("--verify", action="store_true",
                         help="time one session's action here, in Chromium and in AppTest, and stop")
-    parser.add_argument("--url", help="a running app on this machine (default: start one)")
+    parser.add_argument("--url", help="a running app on this machine, or several replicas comma-separated "
+                                      "(default: start them)")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="server processes to start on consecutive ports, each student stuck to one (round-robin)")
+    parser.add_argument("--port", type=int, help="the first replica's port (default: a free one)")
     parser.add_argument("--think", default="3,12", help="think time between actions, min,max seconds")
     parser.add_argument("--linger", type=float, default=120, help="seconds to watch RSS come back after closing")
     parser.add_argument("--seed", type=int, default=0)
@@ -692,17 +758,23 @@ def main(argv: list[str] | None = None) -> None:
     think = tuple(float(v) for v in args.think.split(","))
     if args.sessions < 1 or args.sessions > 1000 or args.seconds <= 0 or args.seconds > 3600:
         parser.error("--sessions must be 1..1000 and --seconds 0..3600")
+    if not 1 <= args.replicas <= 16 or (args.url and args.replicas != 1):
+        parser.error("--replicas must be 1..16, and is for the servers it starts (with --url, list every replica)")
 
-    def run(base: str, pid: int | None) -> None:
-        outcome = asyncio.run(load(base, args.sessions, args.seconds, think, args.linger, args.seed, pid))
+    def run(bases: list[str], pids: list[int]) -> None:
+        outcome = asyncio.run(load(bases, args.sessions, args.seconds, think, args.linger, args.seed, pids))
         print(report(args.sessions, outcome), flush=True)
 
     if args.url:
-        run(args.url, listening_pid(args.url))
+        bases = [url.strip() for url in args.url.split(",") if url.strip()]
+        pids = [listening_pid(url) for url in bases]
+        run(bases, [pid for pid in pids if pid] if all(pids) else [])
     else:
-        log = Path(tempfile.gettempdir()) / "descent-lab-load-server.log"
-        with Server(log) as server:
-            run(server.url, server.pid)
+        with contextlib.ExitStack() as servers:
+            started = [servers.enter_context(Server(Path(tempfile.gettempdir()) / f"descent-lab-load-server-{port}.log",
+                                                    port=port))
+                       for port in free_ports(args.replicas, args.port)]
+            run([server.url for server in started], [server.pid for server in started])
 
 
 if __name__ == "__main__":

@@ -81,3 +81,36 @@ def _in_a_thread(coroutine):
     event loop running in the test thread, and asyncio.run refuses to start inside one."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+def test_free_ports_are_consecutive_and_free():
+    ports = load.free_ports(3)
+    assert ports == list(range(ports[0], ports[0] + 3))
+    assert all(load._port_free(port) for port in ports)
+    with load.socket.socket() as taken:
+        taken.bind(("127.0.0.1", ports[1]))
+        with pytest.raises(RuntimeError):
+            load.free_ports(3, ports[0])  # the middle one is in use: not three from there
+
+
+def test_replicas_each_serve_their_own_students_and_are_reported_apiece():
+    """`--replicas 2`: two server processes; student n talks to replica n mod 2 only (the sticky
+    load balancer), and each replica's own table row counts the actions it served."""
+    done = subprocess.run([sys.executable, "-m", "bench.load", "--sessions", "4", "--seconds", "12", "--think",
+                           "1,3", "--linger", "3", "--replicas", "2"], cwd=load.ROOT, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    match = SUMMARY.fullmatch(done.stdout.strip().splitlines()[-1])
+    assert match, done.stdout
+    sessions, actions, errors = (int(v) for v in match.groups()[:3])
+    assert (sessions, errors) == (4, 0), done.stdout
+    rows = re.findall(r"^\| ([12]) \((\d+)\) \| (\d+) \| (\d+) \| [\d ]+/[\d ]+\| (\d+) ms \|", done.stdout, re.M)
+    assert [(replica, int(students)) for replica, _, students, *_ in rows] == [("1", 2), ("2", 2)], done.stdout
+    ports = [int(port) for _, port, *_ in rows]
+    assert ports[1] == ports[0] + 1  # consecutive ports
+    served = [int(count) for *_, count, _ in rows]
+    assert all(count >= 2 for count in served)  # each replica opened its two students' tabs at least
+    assert sum(served) == actions
+    assert all(int(ms) > 0 for *_, ms in rows)  # each process spent CPU time on its students (read from /proc)
+    assert "| 2 replicas together | value |" in done.stdout
+
