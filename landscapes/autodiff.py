@@ -308,36 +308,16 @@ def compile_gradient(expression: sp.Expr, module: str, with_value: bool = False)
     return broadcasting
 
 
-# -- the compiled backend's form (optimizers.compiled inlines it into a numba kernel) ------------
+# -- the compiled backend's form (optimizers.native emits it as LLVM IR inside the kernel) ------
 
 def kernel_gradient_lines(expression: sp.Expr) -> tuple[list[str], tuple[str, str, str]]:
     """The math form's straight-line statements (``t1 = x * x`` ...) and the names or code of
     (f, f_x, f_y), without `def`, `del` or `return`: the same operations in the same order as
-    `gradient_source(..., module="math")`, to be inlined in a loop and compiled by numba.
-    The names it calls are the functions of `kernel_preamble`."""
+    `gradient_source(..., module="math")`, to be inlined in the compiled kernel's loop. The
+    names it calls are `math`'s (and pow), sign, cot and abs: `optimizers.native` emits each."""
     emitter = _Emitter("math")
     output = emitter.value(expression)
     adjoint = emitter.backward(output)
     return list(emitter.lines), (output, adjoint.get("x", "0.0"), adjoint.get("y", "0.0"))
 
 
-# The formula functions that are not a `math` function of the same name, in numba-compatible form.
-_KERNEL_DEFINITIONS = {
-    "abs": "",  # Python's builtin, which numba compiles
-    "sign": ("@numba.njit(cache=True)\ndef sign(value):\n"
-             "    return value if value == 0 or value != value else math.copysign(1.0, value)\n"),
-    "cot": "@numba.njit(cache=True)\ndef cot(value):\n    return 1.0 / math.tan(value)\n",
-}
-
-
-def kernel_preamble() -> str:
-    """Module-level source defining every name `kernel_gradient_lines` may call (numba form:
-    libm's functions, as the float path calls them); expects `math` and `numba` imported."""
-    imported = sorted(["pow"] + [name for name, record in FUNCTIONS.items()
-                                 if getattr(math, name, None) is record.math])
-    missing = set(FUNCTIONS) - set(imported) - set(_KERNEL_DEFINITIONS)
-    if missing:
-        raise UndifferentiableError(f"no kernel form for {', '.join(sorted(missing))}")
-    lines = [f"from math import {', '.join(imported)}  # noqa: F401", ""]
-    lines += [definition for name, definition in _KERNEL_DEFINITIONS.items() if definition and name in FUNCTIONS]
-    return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""The compiled backend: one numba loop per (landscape, optimizer) that fuses gradient, update rule,
+"""The compiled backend: one native loop per (landscape, optimizer) that fuses gradient, update rule,
 noise, divergence checks and recording, generated from the same `Rule` the NumPy path runs.
 
 How the kernel is made, without writing any optimizer a second time:
@@ -7,18 +7,18 @@ How the kernel is made, without writing any optimizer a second time:
    array namespace and `Traced` stand-ins for its arrays. Every array operation is recorded, in
    the order the NumPy path performs it. Scalars stay Python floats, computed by the rule
    itself exactly as on the NumPy path (bias corrections `1 − βᵗ` included: Python's `β ** t`
-   and numba's differ), so each step gives a program whose float constants are *slots*: the
+   and a compiled power differ), so each step gives a program whose float constants are *slots*: the
    kernel reads them from a table filled by the trace. Steps whose program differs (torch's
    first SGD step, RAdam's warm-up) are separate *variants* of the kernel. Per-start
    hyperparameters are traced together: every setting's scalars at once (`Many`, one float
    per setting), the settings split only where a branch on them differs (SGD's
    ``momentum == 0``), so a 100 × 100 sweep costs one trace per step, not 10,000.
-2. **Emit.** Each program is written out once per coordinate as scalar Python in the same
-   operation order; the landscape's gradient (`landscapes.autodiff`, math form: libm, like
-   the single-start path) is inlined before it. The source is a module file in a user cache
-   directory, compiled by numba with ``cache=True``: a fresh process loads it from disk. One
-   kernel serves every record mode, noise and convergence check (chosen at run time, outside
-   the vectorized loop).
+2. **Emit.** Each program is written out once per coordinate as scalar LLVM IR in the same
+   operation order (`optimizers.native`); the landscape's gradient (`landscapes.autodiff`, math
+   form: libm, like the single-start path) is inlined before it. llvmlite compiles the module for
+   this CPU (≈ 0.1–0.2 s) and its object code is kept in a user cache directory: a fresh process
+   links it in milliseconds. One kernel serves every record mode, noise and convergence check
+   (chosen at run time, outside the vectorized loop).
 3. **Run.** Starts are cut into blocks; each block steps through all steps in one loop, its
    state in cache. Threads (the kernel releases the GIL) take blocks in parallel.
 
@@ -33,8 +33,6 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import os
-import re
-import sys
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -46,15 +44,13 @@ from typing import Any
 import numpy as np
 
 from landscapes import Landscape
-from landscapes.autodiff import kernel_gradient_lines, kernel_preamble
 
+from . import native
+from .native import BLOCK
 from .registry import Rule
 
-LIMIT = 1e8
-NON_FINITE, TOO_LARGE = 1, 2
-BLOCK = 256            # starts per block: the block's state (≈ 10 arrays × 2 kB) stays in L1
 NOISE_CHUNK_BYTES = 16 * 2**20  # noise is drawn with NumPy, this much at a time
-KERNEL_VERSION = "6"   # part of every kernel's hash: bump when the emitted code changes meaning
+KERNEL_VERSION = "7"   # part of every kernel's hash: bump when the emitted code changes meaning
 
 
 class NotTraceable(TypeError):
@@ -598,278 +594,38 @@ def _index(programs: list, program) -> int:
         return len(programs) - 1
 
 
-# -- emitting ----------------------------------------------------------------------------------
+# -- emitting, caching, loading ----------------------------------------------------------------
 
-_BINARY = {"+", "-", "*", "/", ">", "<", ">=", "<="}
-
-
-def _emit_program(program: tuple, table: str, names: dict[str, str], coordinate: str,
-                  prefix: str, part: slice = slice(None)) -> tuple[list[str], dict[str, str]]:
-    """Scalar lines for one coordinate of a traced program (the operations in `part`);
-    returns (lines, output -> name)."""
-    ops, outputs = program
-    outputs = tuple(item for item in outputs if item[0] != "split")
-
-    def name(ref: tuple) -> str:
-        kind, value = ref
-        if kind == "c":
-            return f"{table}{value}"
-        if kind == "v":
-            return f"{prefix}{value}_{coordinate}"
-        return names[value]
-
-    lines = []
-    for index in range(len(ops))[part]:
-        kind, *operands = ops[index]
-        args = [name(r) for r in operands]
-        if kind in _BINARY:
-            code = f"{args[0]} {kind} {args[1]}"
-        elif kind == "neg":
-            code = f"-{args[0]}"
-        elif kind == "sqrt":
-            code = f"math.sqrt({args[0]})"
-        elif kind == "abs":
-            code = f"abs({args[0]})"
-        elif kind == "sign":
-            code = f"_sign({args[0]})"
-        elif kind == "maximum":
-            code = f"_maximum({args[0]}, {args[1]})"
-        elif kind == "clip":
-            code = f"_clip({args[0]}, {args[1]}, {args[2]})"
-        elif kind == "where":
-            code = f"{args[1]} if {args[0]} else {args[2]}"
-        elif kind == "fill":
-            code = args[0]
-        else:  # pragma: no cover - the tracer records only the kinds above
-            raise NotTraceable(kind)
-        lines.append(f"{prefix}{index}_{coordinate} = {code}")
-    return lines, {key: name(ref) for key, ref in outputs}
-
-
-_HELPERS = '''
-@numba.njit(cache=True)
-def _sign(value):
-    if value > 0.0:
-        return 1.0
-    if value < 0.0:
-        return -1.0
-    return value
-
-
-@numba.njit(cache=True)
-def _maximum(a, b):
-    if a != a or b != b:
-        return math.nan
-    return a if a >= b else b
-
-
-@numba.njit(cache=True)
-def _clip(value, low, high):
-    return value if low <= value <= high else (low if value < low else (high if value > high else value))
-'''
+_SOURCES: OrderedDict[tuple, str] = OrderedDict()
 
 
 def kernel_source(land: Landscape, plan: Plan, record: str = "final", noisy: bool = False,
                   converges: bool = False) -> str:
-    """The generated module: helpers, then ``run(...)`` for this landscape and plan.
+    """The kernel's module (LLVM IR, `optimizers.native`) for this landscape and plan.
 
     One kernel serves every record mode, noise and convergence check (`record`, `noisy` and
-    `converges` do not change the source): the loop over a block's starts stays branch-free, so it vectorizes, and the
-    choices are made once per block and step outside it. Noise is added from a block-local
-    buffer that holds −0.0 when there is none (x + (−0.0) is x, bit for bit, −0.0 included);
-    the path and the full record are stored by their own loops over the block after the step,
-    from the block's state and the gradients it kept, and so is the convergence check (inside
-    the loop it cost 17 % of an Adam step). One compile where there were up to twelve."""
-    keys = plan.state_keys
-    row = {"x": 0, "y": 1, "px": 2, "py": 3, "loss": 4}
-    for i, key in enumerate(keys):
-        row[f"s:{key}:x"], row[f"s:{key}:y"] = 5 + 2 * i, 6 + 2 * i
-    rows = 5 + 2 * len(keys)
-    grad_lines, grad_out = kernel_gradient_lines(land.expression)
+    `converges` do not change it): the loop over a block's starts stays branch-free, so it
+    vectorizes, and the choices are made once per block and step outside it. Noise is added from
+    a block-local buffer that holds −0.0 when there is none (x + (−0.0) is x, bit for bit, −0.0
+    included); the path, the full record and the convergence check are loops over the block after
+    the step. Emitting costs ≈ 0.05–0.1 s, so a module is kept per landscape and set of programs."""
+    key = (str(land.expression), tuple(plan.init_programs), tuple(plan.programs), tuple(plan.state_keys),
+           plan.has_lookahead)
+    with _LOCK:
+        text = _SOURCES.get(key)
+        if text is not None:
+            _SOURCES.move_to_end(key)
+            return text
+    text = native.kernel_ir(land, plan)
+    with _LOCK:
+        _SOURCES[key] = text
+        while len(_SOURCES) > PLANS_KEPT:
+            _SOURCES.popitem(last=False)
+    return text
 
-    def gradient_at(px: str, py: str, tag: str, with_value: bool) -> list[str]:
-        rename = {"x": px, "y": py}
-        out = []
-        for line in grad_lines:
-            out.append(re.sub(r"\b(t\d+|x|y)\b",
-                              lambda m: rename.get(m.group(), f"{tag}{m.group()}"), line))
-        value, fx, fy = (re.sub(r"\b(t\d+|x|y)\b", lambda m: rename.get(m.group(), f"{tag}{m.group()}"), o)
-                         for o in grad_out)
-        if with_value:
-            out.append(f"f = {value}")
-        out += [f"gx = {fx}", f"gy = {fy}"]
-        return out
-
-    body: list[str] = []
-    w = body.append
-    w("def run(blocks, t0, t1, steps, constants, base, group_stride, step_stride, variant_rows, row_of_group,")
-    w("        init_table, init_variant, noise, S, diverged, codes, converged, frozen, tol2, points, losses,")
-    w("        every, grads, states):")
-    w("    for b in range(blocks.shape[0]):")
-    w("        lo, hi, g = blocks[b, 0], blocks[b, 1], blocks[b, 2]")
-    w("        variant = variant_rows[row_of_group[g]]")
-    # init
-    w("        if t0 == 0:")
-    w("            iv = init_variant[g]")
-    for v, program in enumerate(plan.init_programs):
-        w(f"            {'if' if v == 0 else 'elif'} iv == {v}:")
-        slots = max((r[1] for op in program[0] for r in op[1:] if r[0] == "c"), default=-1) + 1
-        for k in range(slots):
-            w(f"                i{k} = init_table[g, {k}]")
-        w("                for j in range(lo, hi):")
-        w("                    S[2, j] = S[0, j]")
-        w("                    S[3, j] = S[1, j]")
-        w("                    S[4, j] = math.nan")
-        for c in "xy":
-            lines, outs = _emit_program(program, "i", {"param": f"S[{row[c]}, j]"}, c, "n")
-            for line in lines:
-                w("                    " + line)
-            for key, name in outs.items():
-                w(f"                    S[{row[f's:{key}:{c}']}, j] = {name}")
-    # t = steps is the last check of θ_T: the same loop (one copy of the code compiles in half
-    # the time), its update computed but not applied (`moving` is False) and not recorded.
-    w("        for t in range(t0, t1):")
-    w("            var = variant[t]")
-    w("            moving = t < steps")
-    w("            record = (t % every == 0 or t == steps)")
-    w("            r = t // every if t % every == 0 else points.shape[1] - 1")
-    w("            if noisy:")
-    w("                for j in range(lo, hi):")
-    w("                    NX[j] = noise[t - t0, 0, j]")
-    w("                    NY[j] = noise[t - t0, 1, j]")
-    for v, program in enumerate(plan.programs):
-        w(f"            {'if' if v == 0 else 'elif'} var == {v}:")
-        if program is not None:
-            slots = max((r[1] for op in program[0] for r in op[1:] if r[0] == "c"), default=-1) + 1
-            for k in range(slots):
-                w(f"                c{k} = constants[base[{v}, {k}] + g * group_stride[{v}, {k}]"
-                  f" + t * step_stride[{v}, {k}]]")
-        w("                for j in range(lo, hi):")
-        ind = "                    "
-        w(ind + "x = S[0, j]")
-        w(ind + "y = S[1, j]")
-        body += [ind + line for line in gradient_at("x", "y", "a", True)]
-        # Branch-free (selects, no short-circuit), so the loop over a block's starts stays a
-        # straight line the compiler can schedule: x − x = 0 exactly when x is finite.
-        # Loads are unconditional and stores take selected values: if-converted, vectorizable.
-        w(ind + "held = frozen[j]")
-        w(ind + "last_x = S[2, j]")
-        w(ind + "last_y = S[3, j]")
-        w(ind + "last_f = S[4, j]")
-        w(ind + "was_diverged = diverged[j]")
-        w(ind + "was_code = codes[j]")
-        w(ind + "newly = (held == 0) & ((f - f) != 0.0)")
-        w(ind + "x = last_x if newly else x")
-        w(ind + "y = last_y if newly else y")
-        w(ind + "f = last_f if ((held != 0) | (newly & (t > 0))) else f")
-        w(ind + "was_diverged = t if newly else was_diverged")
-        w(ind + f"was_code = {NON_FINITE} if newly else was_code")
-        w(ind + "held = 1 if newly else held")
-        w(ind + "S[4, j] = f")
-        w(ind + "GX[j] = gx")  # the gradient at θ_t: the convergence check's
-        w(ind + "GY[j] = gy")
-        output_refs = dict(program[1])
-        split = output_refs["split"][1] if "split" in output_refs else 0
-        if split or "lookahead" in output_refs:
-            coords = {}
-            for c in "xy":
-                names = {"param": c, **{f"s:{k}": f"S[{row[f's:{k}:{c}']}, j]" for k in keys}}
-                lines, outs = _emit_program(program, "c", names, c, "u", slice(0, split))
-                body += [ind + line for line in lines]
-                coords[c] = outs["lookahead"]
-            body += [ind + line for line in gradient_at(coords["x"], coords["y"], "b", False)]
-        w(ind + "gx = gx + NX[j]")
-        w(ind + "gy = gy + NY[j]")
-        if plan.has_lookahead:  # the gradient used is not the one at θ_t
-            w(ind + "UX[j] = gx")
-            w(ind + "UY[j] = gy")
-        stores = []
-        new = {}
-        for c, p in (("x", "x"), ("y", "y")):
-            names = {"param": p, "grad": f"g{c}", **{f"s:{k}": f"S[{row[f's:{k}:{c}']}, j]" for k in keys}}
-            lines, outs = _emit_program(program, "c", names, c, "u", slice(split, None))
-            body += [ind + line for line in lines]
-            new[c] = outs["param"]
-            for key, name in outs.items():
-                if key.startswith("s:"):
-                    stores.append((f"{key}:{c}", name))
-        w(ind + f"nx = {new['x']}")
-        w(ind + f"ny = {new['y']}")
-        for key, name in stores:  # after every read of the old state (x's and y's share none)
-            w(ind + f"S[{row[key]}, j] = {name}")
-        w(ind + f"escaped = moving & (held == 0) & (not ((abs(nx) <= {LIMIT!r}) & (abs(ny) <= {LIMIT!r})))")
-        w(ind + "finite = ((nx - nx) == 0.0) & ((ny - ny) == 0.0)")
-        w(ind + "diverged[j] = t + 1 if escaped else was_diverged")
-        w(ind + f"codes[j] = ({TOO_LARGE} if finite else {NON_FINITE}) if escaped else was_code")
-        w(ind + "hold = (held != 0) | escaped")
-        w(ind + "frozen[j] = 1 if hold else 0")
-        w(ind + "stay = hold | (not moving)")
-        w(ind + "S[0, j] = x if stay else nx")
-        w(ind + "S[1, j] = y if stay else ny")
-        w(ind + "S[2, j] = x")
-        w(ind + "S[3, j] = y")
-    # The records, after the step: θ_t and f(θ_t) as checked (rows 2-4), the gradient used,
-    # the state after the update.
-    w("            if keep_path and record:")
-    w("                for j in range(lo, hi):")
-    w("                    points[j, r, 0] = S[2, j]")
-    w("                    points[j, r, 1] = S[3, j]")
-    w("                    losses[j, r] = S[4, j]")
-    w("            if converges:")
-    w("                for j in range(lo, hi):")
-    w("                    converged[j] = t if ((GX[j] * GX[j] + GY[j] * GY[j] <= tol2) & (converged[j] < 0))"
-      " else converged[j]")
-    w("            if keep_all and moving:")
-    w("                for j in range(lo, hi):")
-    if plan.has_lookahead:
-        w("                    grads[j, t, 0] = UX[j]")
-        w("                    grads[j, t, 1] = UY[j]")
-    else:  # the same sum the step computed: x + (−0.0) is x
-        w("                    grads[j, t, 0] = GX[j] + NX[j]")
-        w("                    grads[j, t, 1] = GY[j] + NY[j]")
-    for i, key in enumerate(keys):
-        for c_index, c in enumerate("xy"):
-            w(f"                    states[{i}, j, t, {c_index}] = S[{row[f's:{key}:{c}']}, j]")
-    # Each block works on its own 1-D copies of its state (L0 = x, L1 = y, ...; D, C, V, Z =
-    # diverged, codes, converged, frozen): arrays the compiler knows are distinct, so the loop
-    # over a block's starts vectorizes (≈ 6× faster than indexing the shared (rows, N) array).
-    text = "\n".join(body)
-    text = re.sub(r"S\[(\d+), j\]", r"L\1[j]", text)
-    for name, local in (("diverged", "D"), ("codes", "C"), ("converged", "V"), ("frozen", "Z")):
-        text = text.replace(f"{name}[j]", f"{local}[j]")
-    text = text.replace("for j in range(lo, hi):", "for j in range(hi - lo):")
-    for name in ("points[j", "losses[j", "grads[j"):
-        text = text.replace(name, name[:-1] + "lo + j")
-    text = re.sub(r"states\[(\d+), j,", r"states[\1, lo + j,", text)
-    text = re.sub(r"noise\[t - t0, (\d), j\]", r"noise[t - t0, \1, lo + j]", text)
-    lines = text.split("\n")
-    start = lines.index("        variant = variant_rows[row_of_group[g]]") + 1
-    locals_ = [f"L{k}" for k in range(rows)]
-    pairs = [(f"L{k}", f"S[{k}, lo + j]") for k in range(rows)] + [
-        (local, f"{name}[lo + j]") for name, local in (("diverged", "D"), ("codes", "C"),
-                                                        ("converged", "V"), ("frozen", "Z"))]
-    allocate = [f"    {name} = np.empty({BLOCK})" for name in [*locals_, "GX", "GY", "UX", "UY"]] + [
-        f"    {name} = np.empty({BLOCK}, dtype=np.int64)" for name in "DCVZ"] + [
-        f"    {name} = np.full({BLOCK}, -0.0)" for name in ("NX", "NY")] + [
-        "    noisy = noise.shape[0] > 0", "    keep_path = points.shape[0] > 0", "    keep_all = grads.shape[0] > 0",
-        "    converges = tol2 >= 0.0"]
-    copy_in = ["        for j in range(hi - lo):"] + [f"            {a}[j] = {b}" for a, b in pairs]
-    copy_out = ["        for j in range(hi - lo):"] + [f"            {b} = {a}[j]" for a, b in pairs]
-    loop = lines.index("    for b in range(blocks.shape[0]):")
-    lines = lines[:loop] + allocate + lines[loop:start] + copy_in + lines[start:] + copy_out
-    body = lines
-    header = [
-        f'"""Generated by optimizers.compiled for {land.name!r} (kernel version {KERNEL_VERSION}); '
-        f'{rows} state rows: x, y, previous x, y, loss, then {", ".join(keys) or "none"}."""',
-        "import math", "", "import numba", "import numpy as np", "", kernel_preamble(), _HELPERS, "",
-        '@numba.njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)']
-    return "\n".join(header + body) + "\n"
-
-
-# -- cache and loading -------------------------------------------------------------------------
 
 def cache_directory() -> Path:
-    """Where generated kernels and numba's compiled cache live (DESCENT_LAB_CACHE overrides)."""
+    """Where compiled kernels (object code) live (DESCENT_LAB_CACHE overrides)."""
     chosen = os.environ.get("DESCENT_LAB_CACHE")
     if chosen:
         return Path(chosen)
@@ -886,70 +642,48 @@ _COMPILING: set[str] = set()
 
 
 def _digest(source: str) -> str:
-    # numba's version from its metadata: importing numba (≈ 0.5 s) waits until a kernel is used
-    text = f"{KERNEL_VERSION}\n{_numba_version()}\n{np.__version__}\n{sys.version}\n{source}"
+    text = f"{KERNEL_VERSION}\n{_llvmlite_version()}\n{native.target_name()}\n{source}"
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 @lru_cache(maxsize=1)
-def _numba_version() -> str:
-    return importlib.metadata.version("numba")
+def _llvmlite_version() -> str:
+    return importlib.metadata.version("llvmlite")
 
 
-def _module_path(digest: str) -> Path:
-    return cache_directory() / f"k_{digest}.py"
+def _object_path(digest: str) -> Path:
+    return cache_directory() / f"k_{digest}.o"
 
 
 def is_ready(source: str) -> bool:
-    """True if this kernel is loaded in this process or compiled in numba's on-disk cache."""
+    """True if this kernel is loaded in this process or its object code is in the disk cache."""
     digest = _digest(source)
-    if digest in _LOADED:
-        return True
-    cached = _module_path(digest).parent / "__pycache__"
-    return cached.is_dir() and any(cached.glob(f"k_{digest}.run-*.nbi"))
+    return digest in _LOADED or _object_path(digest).exists()
 
 
 def load(source: str):
-    """The kernel for `source`, compiled: loaded from this process or numba's on-disk cache, or
-    written, imported and compiled (numba then caches it)."""
+    """The kernel for `source`, compiled: from this process, from the object code in the disk
+    cache, or compiled now (≈ 0.1–0.2 s) and its object code written there."""
     digest = _digest(source)
     with _LOCK:
         if digest in _LOADED:
             return _LOADED[digest]
-        path = _module_path(digest)
-        if not path.exists():
+    path = _object_path(digest)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = native.compile_object(source)
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            temporary.write_text(source)
+            temporary.write_bytes(data)
             os.replace(temporary, path)  # atomic: a concurrent process sees all or nothing
-        _numba_without_scipy()
-        spec = importlib.util.spec_from_file_location(f"descent_lab_kernel_{digest}", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # numba's cache finds the module's globals by its name
-        spec.loader.exec_module(module)
-        kernel = module.run
-        _warm(kernel)  # compiled (or loaded from numba's cache) now, not at some later first call
-        _LOADED[digest] = kernel
-        return kernel
-
-
-def _numba_without_scipy() -> None:
-    """Let numba start without importing SciPy: setting up its CPU target imports
-    numba.np.arraymath, which probes for BLAS by importing scipy.linalg (≈ 0.15–0.4 s of a fresh
-    process's cache load, for BLAS the kernels never call). The probe is answered "absent" while
-    that module loads, then numba's flag is set back to what it would have found, so numba code
-    elsewhere in the process that uses BLAS still gets it (numba imports SciPy when it compiles
-    such code)."""
-    if "numba.np.arraymath" in sys.modules or "scipy.linalg.cython_blas" in sys.modules:
-        return
-    probe = "scipy.linalg.cython_blas"
-    sys.modules[probe] = None  # `import scipy.linalg.cython_blas` raises ImportError, imports nothing
-    try:
-        import numba.np.arraymath as arraymath
-    finally:
-        if sys.modules.get(probe, 0) is None:
-            del sys.modules[probe]
-    arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None
+        except OSError:  # a read-only cache only costs the next process a compile
+            pass
+    with _LOCK:
+        if digest not in _LOADED:
+            _LOADED[digest] = native.load_object(data, "run")
+        return _LOADED[digest]
 
 
 def compile_in_background(source: str) -> None:
@@ -971,17 +705,6 @@ def compile_in_background(source: str) -> None:
 
     threading.Thread(target=work, name="descent-lab-compile", daemon=True).start()
 
-
-def _warm(kernel) -> None:
-    """Compile for the argument types `run_kernel` passes, on an empty batch."""
-    empty3 = np.zeros((0, 1, 2))
-    index = np.zeros((1, 1), dtype=np.int64)
-    kernel(np.zeros((0, 3), dtype=np.int64), 0, 0, 0, np.zeros(1), index, index, index, index,
-           np.zeros(1, dtype=np.int64), np.zeros((1, 1)), np.zeros(1, dtype=np.int64), np.zeros((0, 2, 0)),
-           np.zeros((5, 0)),
-           np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
-           np.zeros(0, dtype=np.int64), -1.0, empty3, np.zeros((0, 1)), 1, empty3,
-           np.zeros((0, 0, 1, 2)))
 
 
 # -- running -----------------------------------------------------------------------------------

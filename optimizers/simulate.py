@@ -155,7 +155,7 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
     every k-th point of the path (and the last).
 
     `backend`: "numpy" (the reference: NumPy arrays, or Python floats for one start);
-    "compiled" (a numba kernel generated from the same rule, bit-identical; compiled on first
+    "compiled" (a native kernel generated from the same rule, bit-identical; compiled on first
     use, then loaded from a user cache directory); "auto" (the kernel when the work is large
     and the kernel is ready, else NumPy while the kernel compiles in the background).
     Coupled optimizers (Newton) always run on NumPy; `Run.backend` says which ran.

@@ -17,9 +17,10 @@ import pytest
 
 from landscapes import get_landscape, landscape_names
 from landscapes.autodiff import kernel_gradient_lines
+from landscapes.custom import from_expression
+from landscapes.functions import FUNCTIONS
 from optimizers import OPTIMIZERS, compiled, get_optimizer, schedule_names, simulate
 
-pytest.importorskip("numba")
 simulate_module = importlib.import_module("optimizers.simulate")  # the module; `simulate` is the function
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -209,7 +210,7 @@ def test_a_fresh_process_loads_the_kernel_from_the_disk_cache(tmp_path):
     """)
     env = {"DESCENT_LAB_CACHE": str(tmp_path), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     first = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    assert list(tmp_path.glob("__pycache__/k_*.nbi")), "numba wrote no cache index"
+    assert list(tmp_path.glob("k_*.o")), "no object code in the cache"
     second = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     assert first.stdout == second.stdout
     assert compiled.is_ready.__doc__
@@ -220,7 +221,9 @@ def test_the_kernel_is_generated_from_the_rule_not_written_by_hand():
     spec = get_optimizer("adam")
     plan = compiled.Plan(spec, [spec.validate()], np.full((1, 3), 0.001))
     source = compiled.kernel_source(get_landscape("quadratic"), plan, "final")
-    assert "u7_x = math.sqrt(u6_x)" in source and "u7_y = math.sqrt(u6_y)" in source
+    for c in "xy":
+        assert f'%"u7_{c}" = call double @"llvm.sqrt.f64"(double %"u6_{c}")' in source
+        assert f'%"u11_{c}" = fdiv double %"u10_{c}", %"u9_{c}"' in source
     assert len(plan.programs) == 1 and plan.variant_rows.shape == (1, 4)  # a row per step and one for the final check
     # The step sizes are the rule's own Python floats: η/(1 − β₁ᵗ) and √(1 − β₂ᵗ) per step.
     third = [slot_value(plan, 0, k, group=0, step=2) for k in range(plan.base.shape[1])]
@@ -293,16 +296,36 @@ def test_a_sweep_of_betas_and_a_schedule_equals_separate_calls():
         np.testing.assert_array_equal(sweep.points[j], alone.points[0], err_msg=f"setting {j}")
 
 
-def test_loading_a_kernel_leaves_scipy_linalg_unimported_and_numbas_blas_as_it_was(tmp_path):
-    """numba's start-up probes BLAS by importing scipy.linalg; the kernels need none of it, and
-    numba code elsewhere in the process still finds BLAS if SciPy is there."""
+def test_loading_a_kernel_imports_neither_numba_nor_scipy(tmp_path):
+    """The kernel is LLVM IR compiled by llvmlite: a fresh process compiles it and then loads
+    its object code, with no numba or SciPy start-up."""
     script = textwrap.dedent("""
-        import importlib.util, sys
+        import sys
         from optimizers import simulate
         run = simulate("booth", "sgd", [(0.0, 0.0), (1.0, 1.0)], 10, lr=0.1, backend="compiled")
-        import numba.np.arraymath as arraymath
-        print("scipy.linalg" in sys.modules, arraymath._HAVE_BLAS == (importlib.util.find_spec("scipy") is not None))
+        print(run.backend, "numba" in sys.modules, "scipy.linalg" in sys.modules)
     """)
     env = {"DESCENT_LAB_CACHE": str(tmp_path), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    assert out.stdout.split() == ["False", "True"]
+    for _ in range(2):  # compiled, then from the disk cache
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+        assert out.stdout.split() == ["compiled", "False", "False"]
+
+
+# A term using each formula function; SymPy writes cot for tan(· + π/2), and abs's gradient is sign.
+USING = {**{name: f"{name}(x / 4)" for name in FUNCTIONS if name not in ("cot", "sign")},
+         "cot": "tan(x / 4 + pi / 2)", "sign": "abs(x / 4)"}
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_every_formula_function_has_a_kernel_form_that_follows_the_single_start_path(function):
+    """Each function a landscape may call is emitted in the kernel (none falls back to NumPy)
+    and computes what the single-start float path's libm call does."""
+    land = from_expression(f"{USING[function]} + y**2 + x**2 / 8", name=f"uses_{function}")
+    lines, outputs = kernel_gradient_lines(land.expression)
+    assert f"{function}(" in " ".join(lines + list(outputs))
+    starts = [(0.5, -0.3), (1.1, 0.7), (-0.9, 0.2)]
+    kernel = simulate(land, "adam", starts, 40, lr=0.05, backend="compiled")
+    assert kernel.backend == "compiled"
+    for k, start in enumerate(starts):
+        alone = simulate(land, "adam", [start], 40, lr=0.05, backend="numpy")
+        np.testing.assert_array_equal(kernel.final_points[k], alone.final_points[0])
