@@ -240,7 +240,9 @@ def kernel_ir(land, plan, name: str = "run") -> str:
     statements, outputs = gradient_statements(land.expression)
 
     def scratch(kind, label):
-        return b.alloca(kind, size=i(BLOCK), name=label)
+        array = b.alloca(kind, size=i(BLOCK), name=label)
+        array.align = 64  # a cache line: the vector loads and stores never straddle two
+        return array
 
     L = [scratch(F64, f"L{k}") for k in range(rows)]
     GX, GY, UX, UY, NX, NY = (scratch(F64, n) for n in ("GX", "GY", "UX", "UY", "NX", "NY"))
