@@ -3,7 +3,8 @@ element, with its own client-side step controls, clicks and the step reported ba
 
 What crosses to the browser is `chart_data(...)`: the figure as JSON text (NumPy arrays as base64
 typed arrays, "bdata"), without Plotly's own updatemenus/sliders, its frames, the frame to open
-at, the frame duration at 1× and the speed. The browser side is `assets/chart.js`.
+at, the frame duration at 1× and the speed. The browser side is `frontend/chart.js`, built after
+plotly.js into `assets/chart.js`.
 """
 
 from __future__ import annotations

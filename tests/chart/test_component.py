@@ -4,8 +4,10 @@ as AppTest sees it."""
 import base64
 import json
 import re
+import runpy
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -151,17 +153,27 @@ def test_outside_a_streamlit_run_nothing_is_drawn():
 
 # The bundled plotly.js
 ASSETS = Path(component.__file__).resolve().parent / "assets"
+frontend_build = SimpleNamespace(**runpy.run_path(str(ASSETS.parent / "frontend" / "build.py")))  # not a package
 
 
 def test_the_vendored_bundle_is_the_pinned_basic_bundle_with_its_licence():
-    header = (ASSETS / "plotly-basic.min.js").read_text()[:200]
-    version = re.search(r"plotly\.js \(basic - minified\) v(\S+)", header).group(1)
+    bundle, code = frontend_build.parts((ASSETS / "chart.js").read_text(encoding="utf-8"))
+    version = re.search(r"plotly\.js \(basic - minified\) v(\S+)", bundle[:200]).group(1)
     pinned = json.loads((ASSETS.parent / "frontend" / "package.json").read_text())["dependencies"]
     assert pinned == {"plotly.js-basic-dist-min": version}  # an exact pin, the file that is shipped
     assert version == plotly.offline.get_plotlyjs_version()  # the plotly.js Python plotly targets
+    assert bundle.rstrip().endswith("window.Plotly = Plotly;\nreturn Plotly;\n}));")  # the whole UMD bundle
     assert "MIT" in (ASSETS / "PLOTLY-LICENSE").read_text() or "Permission is hereby granted" in (
         ASSETS / "PLOTLY-LICENSE").read_text()
-    assert "cdn" not in (ASSETS / "chart.js").read_text().lower()
+    assert "cdn" not in code.lower() and "import " not in code  # nothing fetched: one file, no CDN
+    assert sorted(p.name for p in ASSETS.glob("*.js")) == ["chart.js"]  # the bundle is shipped once
+
+
+def test_the_shipped_script_is_built_from_the_current_chart_source():
+    """chart/assets/chart.js is the bundle followed by chart/frontend/chart.js as it is now: an edit
+    of the source without `python chart/frontend/build.py` fails here."""
+    assert (ASSETS / "chart.js").read_text(encoding="utf-8") == frontend_build.build()
+    assert frontend_build.parts(frontend_build.build())[1] == frontend_build.SOURCE.read_text(encoding="utf-8")
 
 
 # The page, as AppTest runs it: the element is a components-v2 element (AppTest has no typed
