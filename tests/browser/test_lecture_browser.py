@@ -72,7 +72,7 @@ def test_five_steps_of_the_momentum_story_move_the_arrows_the_markers_and_the_nu
         sent_before = len(sent)
         paints.append(page.evaluate(PRESS_TO_PAINT_JS))
         assert len(sent) == sent_before, "the step needed the server (a rerun)"
-        page.wait_for_function(f"() => document.querySelector('{PANEL}').dataset.step === '{step}'", timeout=5_000)
+        page.wait_for_function(f"() => document.querySelector('{PANEL}').dataset.step === '{step}'", timeout=15_000)
         seen_points.append(moving_points(page))
         seen_panels.append(page.inner_text(PANEL))
         assert f"step {step}" in lecture.locator(".dl-step").inner_text()
@@ -97,7 +97,7 @@ def test_three_stories_fit_a_projector_with_the_equations_in_view(page, app_url,
     open_story(page, app_url, f"{story}&present=1" if width == 1280 else story)
     for _ in range(3):  # pressed in the page: a Playwright click would scroll the button into view
         page.evaluate(f"() => document.querySelector('{CHART} .dl-next').click()")
-    page.wait_for_function(f"() => document.querySelector('{PANEL}').dataset.step !== '0'", timeout=5_000)
+    page.wait_for_function(f"() => document.querySelector('{PANEL}').dataset.step !== '0'", timeout=15_000)
     box = page.locator(CHART).first.locator(".js-plotly-plot").first.bounding_box()
     assert box["width"] > 0.35 * width
     equation = page.locator(f"{PANEL} .dl-equation").first.bounding_box()
