@@ -2,7 +2,8 @@
 schedules gallery; plus the CSV of each. Inputs are `explore`'s results; no Streamlit.
 
 The basin map is drawn for the chart component (plotly.js' basic bundle: scatter and layout images, no
-heatmap), so its cells are ONE PNG in the layout, not 40,000 markers. The sweep heatmap is drawn by
+heatmap), so its cells are ONE PNG in the layout, not 40,000 markers; what a cell says on hover comes from
+invisible traces over it (`basin_hover_traces`, a few bytes a cell). The sweep heatmap is drawn by
 Streamlit's full Plotly (st.plotly_chart, whose box selection the page zooms with).
 """
 
@@ -81,9 +82,12 @@ def png_data_url(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def basin_figure(basins: BasinMap, *, presentation: bool = False, height: int | None = None) -> go.Figure:
+def basin_figure(basins: BasinMap, *, presentation: bool = False, height: int | None = None, hover: bool = True,
+                 picked: tuple[float, float] | None = None) -> go.Figure:
     """The basin map: one layout image over the view (`basin_rgb`, pixelated: every cell a square of
-    colour), the known minima marked, a legend naming each colour with its share of the starts."""
+    colour), the known minima marked, a legend naming each colour with its share of the starts. `hover`:
+    each cell tells its start, what it reached and its steps (`basin_hover_traces`; leave it out of a static
+    export); `picked`: a start to ring (the one clicked)."""
     sizes = look(presentation)
     (x0, x1), (y0, y1) = basins.bounds
     counts = basins.counts()
@@ -110,6 +114,8 @@ def basin_figure(basins: BasinMap, *, presentation: bool = False, height: int | 
                      "marker": {"symbol": "x", "size": 13 * sizes.marker, "color": "white",
                                 "line": {"color": "black", "width": 1}},
                      "hovertemplate": "minimum %{text}: (%{x:.4g}, %{y:.4g})<extra></extra>"})
+    if hover:
+        data.extend(basin_hover_traces(basins))
     columns, rows = basins.resolution
     layout = {
         "images": [{"source": png_data_url(crisp(basin_rgb(basins))), "xref": "x", "yref": "y", "x": x0, "y": y1,
@@ -130,7 +136,60 @@ def basin_figure(basins: BasinMap, *, presentation: bool = False, height: int | 
                   "x": 0.01, "xanchor": "left", "font": {"size": sizes.title * 0.85}},
         "meta": {BASIN_META: {"bounds": [x0, x1, y0, y1], "columns": columns, "rows": rows}},
     }
+    if hover:
+        layout.update(_cell_axes(basins))
+    if picked is not None and basins.cell_at(*picked) is not None:
+        data.append({"type": "scatter", "mode": "markers", "x": [picked[0]], "y": [picked[1]], "name": "picked start",
+                     "showlegend": False, "hovertemplate": "the start picked: (%{x:.4g}, %{y:.4g})<extra></extra>",
+                     "marker": {"symbol": "circle-open", "size": 16, "color": "white",
+                                "line": {"color": "white", "width": 3}}})
     return go.Figure(data=data, layout=layout, _validate=False)
+
+
+def basin_hover_traces(basins: BasinMap) -> list[dict]:
+    """Invisible traces (mode "none": nothing drawn) with a point at every cell centre, so that hovering a
+    cell tells its start, what it reached and its steps to the tolerance. One trace per outcome (a minimum,
+    nowhere, diverged; split by whether ‖∇f‖ reached tol), so the outcome is the trace's own text; each
+    point is its cell's (column, row) on `_cell_axes`, whose tick texts print the start in data units, and
+    carries its steps as customdata: 3–6 bytes a cell, not the ~20 of floats and strings."""
+    columns, rows = basins.resolution
+    index_type = np.uint8 if max(columns, rows) <= 256 else np.uint16
+    step_type = np.uint8 if basins.steps_run < 256 else np.uint16
+    row_index, column_index = np.indices(basins.labels.shape)
+    start = "start (%{x}, %{y})<br>"
+    outcomes = [(index, f"→ minimum {index + 1} at ({m.x:.3g}, {m.y:.3g})") for index, m in enumerate(basins.minima)]
+    outcomes += [(NOWHERE, f"ended nowhere: no known minimum within {basins.radius:.2g}"), (DIVERGED, "diverged")]
+    traces = []
+    for label, outcome in outcomes:
+        for reached in (True, False):
+            cells = (basins.labels == label) & ((basins.steps >= 0) == reached)
+            if not cells.any():
+                continue
+            trace = {"type": "scatter", "mode": "none", "xaxis": "x2", "yaxis": "y2", "showlegend": False,
+                     "name": f"cells {label} {'tol' if reached else 'no tol'}",
+                     "x": column_index[cells].astype(index_type), "y": row_index[cells].astype(index_type)}
+            if reached:
+                trace["customdata"] = basins.steps[cells].astype(step_type)
+                trace["hovertemplate"] = (f"{start}{outcome}<br>‖∇f‖ ≤ {basins.tol:g} after %{{customdata}} steps"
+                                          "<extra></extra>")
+            else:
+                trace["hovertemplate"] = (f"{start}{outcome}<br>‖∇f‖ never ≤ {basins.tol:g} in "
+                                          f"{basins.steps_run} steps<extra></extra>")
+            traces.append(trace)
+    return traces
+
+
+def _cell_axes(basins: BasinMap) -> dict:
+    """Axes over the main ones in cell units (column, row), drawn as nothing; their tick texts are the cell
+    centres' coordinates, which is what plotly.js prints for %{x} and %{y} on hover."""
+    columns, rows = basins.resolution
+    hidden = {"showgrid": False, "zeroline": False, "showticklabels": False, "ticks": "", "showline": False,
+              "tickmode": "array"}
+    return {"xaxis2": {**hidden, "overlaying": "x", "range": [-0.5, columns - 0.5], "tickvals": list(range(columns)),
+                       "ticktext": [f"{x:.4g}" for x in basins.xs]},
+            "yaxis2": {**hidden, "overlaying": "y", "range": [-0.5, rows - 0.5], "tickvals": list(range(rows)),
+                       "ticktext": [f"{y:.4g}" for y in basins.ys]},
+            "hoverdistance": -1}
 
 
 def _axis_title(name: str) -> str:
@@ -347,5 +406,6 @@ def schedules_csv(base_lr: float, steps: int, warmup: int = 0) -> bytes:
                 ([t, *(repr(float(rates[t])) for _, rates in entries)] for t in range(steps)))
 
 
-__all__ = ["METRICS", "basin_csv", "basin_figure", "basin_rgb", "gallery_schedules", "minimum_colour",
-           "schedules_csv", "schedules_figure", "sweep_csv", "sweep_figure", "tuning_csv", "tuning_figure"]
+__all__ = ["METRICS", "basin_csv", "basin_figure", "basin_hover_traces", "basin_rgb", "gallery_schedules",
+           "minimum_colour", "schedules_csv", "schedules_figure", "sweep_csv", "sweep_figure", "tuning_csv",
+           "tuning_figure"]

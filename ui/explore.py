@@ -6,7 +6,7 @@ steps, noise, seed, tol, view bounds; its query parameters as Compare spells the
 adds. The first card is *the* optimizer of the basin map, the sweep and the schedules; fair tuning tunes
 every card's optimizer. Query parameters (besides Compare's)::
 
-    part=basin|sweep|tuning|schedules   res=150 (basin cells per side)
+    part=basin|sweep|tuning|schedules   res=150 (basin cells per side)   pick=x,y (the basin start clicked)
     sx=lr  sy=momentum  sr=x0,x1,y0,y1 (sweep ranges)  zoom=x0,x1,y0,y1 (repeated: the ranges zoomed from)
     sres=50  metric=final_loss   lrs=0.0001,1  decade=4  score=final_loss  tune=sgd,adam   sched=StepLR  warmup=0
 
@@ -27,7 +27,19 @@ import streamlit as st
 
 import exports
 from chart import plotly_chart
-from explore import METRICS, SCORES, BasinMap, Sweep, Tuning, analytic_rate, axis_names, basin_map, log_grid, sweep
+from explore import (
+    DIVERGED,
+    METRICS,
+    SCORES,
+    BasinMap,
+    Sweep,
+    Tuning,
+    analytic_rate,
+    axis_names,
+    basin_map,
+    log_grid,
+    sweep,
+)
 from explore import tune_lr as tune
 from figures import comparison_figure
 from figures.explore import (
@@ -46,8 +58,9 @@ from figures.style import format_value
 from landscapes import Landscape
 from optimizers import SCHEDULES, HyperparameterError, Run, get_optimizer, optimizer_names, simulate
 
-from . import compute, minibatch, session, widgets
+from . import compute, minibatch, widgets
 from . import state as compare
+from .lecture import lecture_url_of
 from .state import Card, CompareState, card
 from .widgets import hyperparameter_input, landscape_picker
 
@@ -63,10 +76,8 @@ COUPLED_SWEEP_RESOLUTION = 16
 RATE_MAX_CELLS = 40 * 40  # metric="rate" keeps whole paths: only on small sweeps (memory)
 STATE_KEY = "explore.state"
 OPENED_KEY = "explore.opened"
-GOTO_KEY = "explore.goto"  # a Compare state a basin click asked to open
-EXPLORE_KEYS = {"part", "res", "sx", "sy", "sr", "zoom", "sres", "metric", "lrs", "decade", "score", "sched",
-                "warmup", "tune"}
-COMPARE_PAGE = "pages/compare/page.py"
+EXPLORE_KEYS = {"part", "res", "pick", "sx", "sy", "sr", "zoom", "sres", "metric", "lrs", "decade", "score",
+                "sched", "warmup", "tune"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class ExploreState:
     setup: CompareState = compare.from_query({"landscape": DEFAULT_LANDSCAPE})
     part: str = "basin"
     resolution: int = 150
+    picked: tuple[float, float] | None = None  # the basin map's start last clicked (a cell centre)
     sweep_x: str = "lr"
     sweep_y: str = "momentum"
     sweep_ranges: tuple[float, float, float, float] | None = None  # None: the axes' own ranges
@@ -147,6 +159,8 @@ def to_query(state: ExploreState) -> dict[str, str | list[str]]:
         value = getattr(state, name)
         if value != getattr(DEFAULT, name):
             query[key] = str(value)
+    if state.picked is not None:
+        query["pick"] = _numbers(state.picked)
     if state.sweep_ranges is not None:
         query["sr"] = _numbers(state.sweep_ranges)
     if state.zooms:
@@ -190,7 +204,8 @@ def from_query(query: Mapping[str, str | list[str]]) -> ExploreState:
                "sched": ("schedule", lambda t: t if t in SCHEDULES else None, "a schedule name"),
                "warmup": ("warmup", lambda t: compare._whole(t, 0, compare.MAX_STEPS),
                           f"0 to {compare.MAX_STEPS}"),
-               "lrs": ("lr_range", _read_lr_range, "low,high with 0 < low < high ≤ 100")}
+               "lrs": ("lr_range", _read_lr_range, "low,high with 0 < low < high ≤ 100"),
+               "pick": ("picked", _read_point, "x,y")}
     changes.update(compare.read_values(choices, last, notices))
     x_axis, y_axis = changes.get("sweep_x", DEFAULT.sweep_x), changes.get("sweep_y", DEFAULT.sweep_y)
     names = axis_names(optimizer)
@@ -230,6 +245,12 @@ def _default_axes(optimizer: str) -> tuple[str, str]:
         return "lr", "momentum"
     second = next((n for n in names if n != "lr"), names[0])
     return names[0], second
+
+
+def _read_point(text: str) -> tuple[float, float] | None:
+    parts = text.split(",")
+    point = tuple(compare._real(p, -1e12, 1e12) for p in parts)
+    return point if len(point) == 2 and None not in point else None
 
 
 def _read_lr_range(text: str) -> tuple[float, float] | None:
@@ -307,14 +328,6 @@ def compare_url(setup: CompareState) -> str:
     parts = urlsplit(base or "http://localhost:8501/explore")
     path = parts.path.rsplit("/", 1)[0] + "/compare"
     return urlunsplit((parts.scheme, parts.netloc, path, urlencode(compare.to_query(setup), doseq=True), ""))
-
-
-def open_on_compare() -> None:
-    """If a click asked to open a start on Compare, go there now (from the script, not a callback)."""
-    target = st.session_state.pop(GOTO_KEY, None)
-    if target is not None:
-        session.save(target)
-        st.switch_page(COMPARE_PAGE, query_params=compare.to_query(target))
 
 
 # -- sidebar ------------------------------------------------------------------------------------
@@ -407,7 +420,6 @@ def basin_part(state: ExploreState, landscape: Landscape) -> ExploreState:
     resolution = left.slider("Starts per side", 10, MAX_RESOLUTION, key="explore.res",
                              help="A grid of this many × this many starts over the view")
     state = replace(state, resolution=int(resolution))
-    right.caption("Click a cell to open that start on Compare with these settings.")
     c, setup = state.card, state.setup
     try:
         with st.spinner(f"Running {resolution * resolution:,} starts…"):
@@ -416,12 +428,20 @@ def basin_part(state: ExploreState, landscape: Landscape) -> ExploreState:
     except HyperparameterError as error:
         st.error(f"No map: {error}", icon=":material/warning:")
         return state
-    figure = basin_figure(basins, presentation=setup.presentation)
+    # the start clicked, as this map's cell centre (a new resolution moves it; out of a new view it goes)
+    state = replace(state, picked=None if state.picked is None else basins.start_at(*state.picked))
+    with right:
+        if state.picked is None:
+            st.caption("Hover a cell for its start, minimum and steps; click it to open that start on Compare or "
+                       "Lecture with these settings.")
+        else:
+            picked_links(state, basins)
+    figure = basin_figure(basins, presentation=setup.presentation, picked=state.picked)
 
     def clicked(clicks) -> None:
         start = basins.start_at(clicks[-1].x, clicks[-1].y)
         if start is not None:
-            st.session_state[GOTO_KEY] = replace(setup, cards=(replace(c, slot=0),), starts=(start,))
+            st.session_state[STATE_KEY] = replace(load(), picked=start)
 
     plotly_chart(figure, key="explore.basin", controls=False, on_click=clicked)
     counts = basins.counts()
@@ -429,8 +449,30 @@ def basin_part(state: ExploreState, landscape: Landscape) -> ExploreState:
     st.caption(f"{reached:,} of {basins.labels.size:,} starts reached a known minimum within {basins.radius:.2g} "
                f"in {setup.steps} steps; {counts.get(-2, 0):,} diverged; {counts.get(-1, 0):,} ended elsewhere. "
                f"Computed on the {basins.backend} backend.")
-    downloads("basin_map", lambda: figure, lambda: basin_csv(basins), "explore.basin.files")
+    downloads("basin_map", lambda: basin_figure(basins, presentation=setup.presentation, hover=False),
+              lambda: basin_csv(basins), "explore.basin.files")
     return state
+
+
+def picked_setup(state: ExploreState) -> CompareState:
+    """The Compare state of the basin start picked: the map's optimizer and settings, landscape, view,
+    budget, noise and seed, from that one start."""
+    return replace(state.setup, cards=(replace(state.card, slot=0),), starts=(state.picked,))
+
+
+def picked_links(state: ExploreState, basins: BasinMap) -> None:
+    """What the picked start did, and links that open it on Compare and on Lecture."""
+    x, y = state.picked
+    row, column = basins.cell_at(x, y)
+    label, steps = int(basins.labels[row, column]), int(basins.steps[row, column])
+    outcome = (f"minimum {label + 1}" if label >= 0 else "diverged" if label == DIVERGED else "no known minimum")
+    tol = f"in {steps} steps" if steps >= 0 else f"(‖∇f‖ > tol after {basins.steps_run} steps)"
+    st.caption(f"Start ({format_value(x)}, {format_value(y)}) → {outcome} {tol}")
+    setup = picked_setup(state)
+    with st.container(horizontal=True):
+        st.link_button("Open on Compare", compare_url(setup), icon=":material/open_in_new:")
+        st.link_button("Open on Lecture", lecture_url_of(setup), icon=":material/school:",
+                       help="Step through this start one update at a time")
 
 
 # -- sweep ----------------------------------------------------------------------------------------

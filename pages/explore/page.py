@@ -4,7 +4,7 @@ with everything else.
 
 Read top to bottom: the state (the URL's on a session's first run), the sidebar (landscape, optimizer,
 budget), the part selector, the part (`ui.explore.RENDERERS`: its controls, its cached computation and its
-figures), then the state goes to the URL. A basin click opens Compare from here.
+figures), then the state goes to the URL.
 """
 
 import streamlit as st
@@ -20,4 +20,3 @@ if state.part not in explore.OWN_SETUP:
     explore.link_notices(state)
 state = explore.RENDERERS[state.part](state, landscape)
 explore.save(state)
-explore.open_on_compare()

@@ -1,6 +1,7 @@
 """The Explore page through AppTest: every part renders, the state round-trips through the URL, a
 hyperparameter change redraws, hostile URL values give a notice and never a traceback."""
 
+import base64
 import json
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,7 +11,6 @@ from apptest_helpers import figures, open_app
 
 from ui import explore
 from ui.explore import PARTS, ExploreState, from_query, to_query
-from ui.state import card
 
 
 def explore_page(query: dict | None = None):
@@ -56,7 +56,8 @@ def test_a_hyperparameter_change_redraws_the_map():
 
 
 def test_state_round_trips_through_the_url():
-    state = ExploreState(setup=explore.DEFAULT.setup, part="sweep", resolution=80, sweep_x="momentum",
+    state = ExploreState(setup=explore.DEFAULT.setup, part="sweep", resolution=80, picked=(1.5, -2.0),
+                         sweep_x="momentum",
                          sweep_y="lr", sweep_ranges=(0.1, 0.9, 0.01, 0.5), zooms=((0.0, 0.99, 0.001, 1.0),),
                          sweep_resolution=30, metric="steps_to_tol", lr_range=(1e-3, 10.0), per_decade=3,
                          score="mean_loss", schedule="CosineAnnealingLR", warmup=20, tuned=("adam", "sgd"))
@@ -131,21 +132,77 @@ def test_hostile_url_values_give_a_notice_not_a_traceback(query):
     assert figures(at)
 
 
-def test_a_basin_click_opens_compare_with_that_start_and_the_same_settings():
-    at = explore_page({"landscape": "himmelblau", "res": "20", "opt": "adam,lr=0.05"})
-    # The chart's click arrives through its on_click: emulate it through the session state the callback sets.
-    from ui.state import CompareState
+def decoded(values) -> list:
+    """A figure array as plotly.js reads it (typed arrays arrive as {"dtype", "bdata"})."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
 
-    start = (-4.75, 4.75)
-    at.session_state[explore.GOTO_KEY] = CompareState(landscape="himmelblau", cards=(card("adam", 0, lr=0.05),),
-                                                      starts=(start,), steps=at.session_state["explore.steps"])
-    at.run()
+
+def opened(url: str) -> dict:
+    """A link's query as open_app takes it."""
+    return {k: v if len(v) > 1 else v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def picked_by_click(at, x: float, y: float):
+    """What the basin chart's on_click does with a click at (x, y) (AppTest cannot click a component): the
+    state's picked start set, then the rerun the click causes."""
+    from dataclasses import replace
+
+    at.session_state[explore.STATE_KEY] = replace(at.session_state[explore.STATE_KEY], picked=(x, y))
+    return at.run()
+
+
+def test_a_basin_click_offers_that_start_on_compare_and_on_lecture_with_the_same_settings():
+    at = explore_page({"landscape": "himmelblau", "res": "20", "opt": "adam,lr=0.05", "steps": "300",
+                       "bounds": "-4.5,5,-5,4.5", "seed": "3"})
+    assert not [b for b in link_buttons(at) if b["label"].startswith("Open on")]  # nothing picked yet
+    picked_by_click(at, 2.3, -3.3)  # cells 0.475 wide: column 14, row 3, centred on (2.3875, -3.3375)
     assert not at.exception
-    assert query_list(at, "start") == ["-4.75,4.75"]
-    assert any(text.startswith("adam,lr=0.05") for text in query_list(at, "opt"))
-    shown = at.session_state["compare.state"]  # Compare ran, on that start
-    assert shown.starts == (start,) and shown.cards[0].hyperparameters == {"lr": 0.05}
-    assert "part" not in at.query_params
+    start = (2.3875, -3.3375)
+    assert query_list(at, "pick") == ["2.3875,-3.3375"]
+    links = {b["label"]: b["url"] for b in link_buttons(at) if b["label"].startswith("Open on")}
+    assert set(links) == {"Open on Compare", "Open on Lecture"}
+    assert urlsplit(links["Open on Compare"]).path.endswith("/compare")
+    assert urlsplit(links["Open on Lecture"]).path == "/lecture"
+    for url in links.values():
+        query = opened(url)
+        assert query["start"] == "2.3875,-3.3375" and query["opt"].startswith("adam,lr=0.05")
+        assert query["steps"] == "300" and query["bounds"] == "-4.5,5,-5,4.5" and query["seed"] == "3"
+    # what the caption says is the map's own record of that cell
+    from explore import basin_map
+
+    basins = basin_map("himmelblau", "adam", 20, 300, bounds=((-4.5, 5), (-5, 4.5)), lr=0.05, seed=3)
+    row, column = basins.cell_at(*start)
+    said = next(c.value for c in at.caption if c.value.startswith("Start (2.3875, -3.3375)"))
+    label, steps = basins.labels[row, column], basins.steps[row, column]
+    assert said == f"Start (2.3875, -3.3375) → minimum {label + 1} in {steps} steps"
+
+    compare = open_app(opened(links["Open on Compare"]))
+    shown = compare.session_state["compare.state"]
+    assert shown.starts == (start,) and shown.landscape == "himmelblau" and shown.steps == 300
+    assert [(c.optimizer, c.hyperparameters) for c in shown.cards] == [("adam", {"lr": 0.05})]
+    assert shown.bounds is not None and shown.bounds.flat == (-4.5, 5, -5, 4.5)
+
+    lecture = open_app(opened(links["Open on Lecture"]), page="pages/lecture/page.py")
+    assert not lecture.exception
+    setup = lecture.session_state["lecture.state"].setup.compare
+    assert setup.starts == (start,) and setup.landscape == "himmelblau" and setup.steps == 300
+    assert [(c.optimizer, c.hyperparameters) for c in setup.cards] == [("adam", {"lr": 0.05})]
+    (starts,) = [t for t in figures(lecture)[0]["data"] if t.get("name") == "starts"]
+    assert [(x, y) for x, y in zip(decoded(starts["x"]), decoded(starts["y"]), strict=True)] == [start]
+
+
+def test_the_picked_start_is_in_the_url_and_follows_the_map():
+    at = explore_page({"landscape": "himmelblau", "res": "20", "pick": "2.125,-3.25"})
+    assert [b["label"] for b in link_buttons(at) if b["label"].startswith("Open on")] == ["Open on Compare",
+                                                                                           "Open on Lecture"]
+    at.slider(key="explore.res").set_value(10).run()  # a coarser map: the same place, its new cell centre
+    assert query_list(at, "pick") == ["2.5,-3.5"]
+    at = explore_page({"landscape": "himmelblau", "res": "20", "pick": "40,0"})  # outside the view: dropped
+    assert "pick" not in at.query_params
+    assert not [b for b in link_buttons(at) if b["label"].startswith("Open on")]
+    assert from_query({"pick": "nan,1"}).notices and from_query({"pick": "nan,1"}).picked is None
 
 
 def test_basin_cells_map_clicks_to_their_centres():

@@ -1,8 +1,9 @@
-"""The Explore page in a real Chromium: the basin map draws as one image, a click on a cell opens that start
-on Compare with the same settings, the sweep heatmap draws; screenshots at 1440×900 and 1280×720."""
+"""The Explore page in a real Chromium: the basin map draws as one image, hovering a cell tells its start,
+minimum and steps, a click on a cell offers that start on Compare and on Lecture with the same settings, the
+sweep heatmap draws; screenshots at 1440×900 and 1280×720."""
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -49,21 +50,60 @@ def test_the_basin_map_draws_as_one_image(page, app_url):
     assert drawn["points"] < 20  # the minima and the legend's swatches, not 1,600 cells
 
 
-def test_a_click_on_a_cell_opens_compare_on_that_start_with_the_same_settings(page, app_url):
+def hover_text(page: Page) -> str:
+    page.wait_for_selector(".hoverlayer .hovertext", timeout=10_000)
+    return page.locator(".hoverlayer .hovertext").first.text_content()
+
+
+def test_hovering_a_cell_tells_its_start_minimum_and_steps(page, app_url):
     open_explore(page, app_url, BASIN)
     target = data_point(page, 2.1, -3.1)  # the cell of (2.1, -3.1): 40 cells over [-5, 5], centres at ±0.125
+    page.mouse.move(target["x"], target["y"])
+    text = hover_text(page)
+    assert text.startswith("start (2.125, -3.125)")
+    assert re.search(r"→ minimum \d at \(.+\)‖∇f‖ ≤ 0\.001 after \d+ steps$", text), text
+    drawn = page.evaluate(f"() => {GD}.querySelectorAll('.scatterlayer .point').length")
+    assert drawn < 20  # the hover layer draws nothing: the image shows the cells
+
+
+@pytest.mark.parametrize("size", [(1440, 900), (1280, 720)])
+def test_the_hover_label_reads_at_projector_and_laptop_sizes(new_page, app_url, artifacts, size):
+    page = new_page()
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    open_explore(page, app_url, BASIN)
+    target = data_point(page, -3.6, -3.4)
+    page.mouse.move(target["x"], target["y"])
+    assert hover_text(page).startswith("start (-3.625, -3.375)")
+    page.screenshot(path=str(artifacts / f"explore-basin-hover-{size[0]}x{size[1]}.png"))
+
+
+def test_a_click_on_a_cell_offers_that_start_on_compare_and_lecture_with_the_same_settings(page, app_url):
+    open_explore(page, app_url, BASIN)
+    target = data_point(page, 2.1, -3.1)
     page.mouse.click(target["x"], target["y"])
-    # Compare is the default page: its address is the root (or /compare)
-    expect(page).to_have_url(re.compile(r"^https?://[^/]+/(compare)?\?.*start="), timeout=LOAD_MS)
+    expect(page).to_have_url(re.compile(r"pick=2\.125%2C-3\.125"), timeout=LOAD_MS)
+    links = {}
+    for name in ("Open on Compare", "Open on Lecture"):
+        link = page.get_by_role("link", name=name)
+        expect(link).to_be_visible(timeout=LOAD_MS)
+        links[name] = urljoin(page.url, link.get_attribute("href"))
+    for url in links.values():
+        query = parse_qs(urlsplit(url).query)
+        assert query["start"] == ["2.125,-3.125"]
+        assert query["opt"][0].startswith("sgd,lr=0.01,momentum=0.5")
+        assert query["steps"] == ["200"] and query["landscape"] == ["himmelblau"]
+    page.goto(links["Open on Compare"])
     page.wait_for_selector(f"{DRAWN}, {EXCEPTION}", timeout=LOAD_MS)
     assert page.locator(EXCEPTION).count() == 0
-    query = parse_qs(urlsplit(page.url).query)
-    x, y = (float(v) for v in query["start"][0].split(","))
-    assert (x, y) == (2.125, -3.125)
-    assert query["opt"][0].startswith("sgd,lr=0.01,momentum=0.5")
-    assert query["steps"] == ["200"] and query["landscape"] == ["himmelblau"]
     starts = page.get_by_role("textbox", name="Starts (x, y; x, y …)")
     expect(starts).to_have_value("2.125, -3.125", timeout=LOAD_MS)
+    page.goto(links["Open on Lecture"])
+    page.wait_for_selector(f"{DRAWN}, {EXCEPTION}", timeout=LOAD_MS)
+    assert page.locator(EXCEPTION).count() == 0
+    idle(page)
+    start = page.evaluate(f"""() => {{ const gd = {GD};
+        const t = gd._fullData.find(d => d.name === 'starts'); return [t.x[0], t.y[0]]; }}""")
+    assert start == [2.125, -3.125]
 
 
 @pytest.mark.parametrize("size", [(1440, 900), (1280, 720)])

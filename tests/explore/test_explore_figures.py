@@ -1,6 +1,7 @@
 """figures.explore: the basin map is one image whose pixels say each cell's label; the sweep marks its best."""
 
 import numpy as np
+import pytest
 
 from explore import DIVERGED, NOWHERE, analytic_rate, basin_map, sweep, tune_lr
 from figures.explore import (
@@ -21,9 +22,10 @@ from optimizers import SCHEDULES
 
 def test_the_basin_map_is_one_image_not_a_marker_per_cell():
     basins = basin_map("himmelblau", "sgd", 60, 300, lr=0.01)
-    spec = basin_figure(basins).to_dict()
+    spec = _browser_spec(basin_figure(basins))
     assert len(spec["layout"]["images"]) == 1
-    assert sum(len(t.get("x") or []) for t in spec["data"]) < 20  # legend swatches and the minima only
+    drawn = [t for t in spec["data"] if t["mode"] != "none"]  # the hover layer draws nothing
+    assert sum(len(_array(t["x"])) for t in drawn) < 20  # legend swatches and the minima only
 
 
 def test_basin_pixels_carry_hue_of_the_minimum_black_diverged_grey_nowhere():
@@ -81,3 +83,80 @@ def test_the_basin_image_keeps_its_cells_square_when_stretched():
     factor = image.shape[0] // 30
     np.testing.assert_array_equal(image[::factor, ::factor], basin_rgb(basins))  # one colour per cell block
     assert len(np.unique(image[:factor, :factor].reshape(-1, 3), axis=0)) == 1
+
+
+def _browser_spec(figure) -> dict:
+    """The figure as the chart component sends it (typed arrays as {"dtype", "bdata"})."""
+    import json
+
+    from chart import chart_data
+
+    return json.loads(chart_data(figure, controls=False)["figure"])
+
+
+def _array(value) -> np.ndarray:
+    """A typed array spec decoded as plotly.js decodes it."""
+    import base64
+
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value)
+
+
+def _hover_cells(spec: dict) -> list[tuple[dict, np.ndarray, np.ndarray]]:
+    """The basin figure's hover traces with each point's (column, row)."""
+    return [(trace, _array(trace["x"]).astype(int), _array(trace["y"]).astype(int))
+            for trace in spec["data"] if trace.get("xaxis") == "x2"]
+
+
+def test_hovering_a_basin_cell_tells_its_start_its_minimum_and_its_steps():
+    basins = basin_map("himmelblau", "sgd", 50, 150, lr=0.02, momentum=0.9)
+    assert len(np.unique(basins.labels)) >= 3 and (basins.steps < 0).any() and (basins.steps >= 0).any()
+    spec = _browser_spec(basin_figure(basins))
+    layout = spec["layout"]
+    seen = np.zeros(basins.labels.shape, dtype=int)
+    for trace, columns, rows in _hover_cells(spec):
+        assert trace["mode"] == "none"  # nothing drawn: the image shows the cells
+        template = trace["hovertemplate"]
+        assert template.startswith("start (%{x}, %{y})")
+        labels = basins.labels[rows, columns]
+        (label,) = np.unique(labels)  # one outcome a trace, named in its text
+        if label >= 0:
+            minimum = basins.minima[label]
+            assert f"minimum {label + 1} at ({minimum.x:.3g}, {minimum.y:.3g})" in template
+        else:
+            assert ("diverged" if label == DIVERGED else "ended nowhere") in template
+        steps = basins.steps[rows, columns]
+        if "customdata" in trace:
+            np.testing.assert_array_equal(_array(trace["customdata"]), steps)
+            assert "after %{customdata} steps" in template and (steps >= 0).all()
+        else:
+            assert (steps == -1).all() and "never" in template and f"in {basins.steps_run} steps" in template
+        seen[rows, columns] += 1
+    assert (seen == 1).all()  # every cell, once
+    # %{x} and %{y} print the overlay axes' tick texts: the cell centres, in the main axes' place
+    for axis, centres, count in (("xaxis2", basins.xs, 50), ("yaxis2", basins.ys, 50)):
+        assert layout[axis]["tickvals"] == list(range(count))
+        assert [float(t) for t in layout[axis]["ticktext"]] == pytest.approx(centres, rel=1e-3)
+        assert layout[axis]["range"] == [-0.5, count - 0.5]
+    assert layout["xaxis2"]["overlaying"] == "x" and layout["yaxis2"]["overlaying"] == "y"
+
+
+def test_the_hover_layer_costs_a_few_bytes_a_cell_and_stays_out_of_exports():
+    from chart import chart_data
+
+    basins = basin_map("himmelblau", "sgd", 120, 150, lr=0.01)
+    light = len(chart_data(basin_figure(basins, hover=False), controls=False)["figure"])
+    full = len(chart_data(basin_figure(basins), controls=False)["figure"])
+    assert (full - light) / basins.labels.size <= 5  # one byte a coordinate, one for the steps, base64
+    assert not _hover_cells(_browser_spec(basin_figure(basins, hover=False)))
+
+
+def test_the_picked_start_is_ringed_on_the_map():
+    basins = basin_map("himmelblau", "sgd", 20, 50, lr=0.01)
+    start = basins.start_at(2.1, -3.1)
+    def rings(picked):
+        return [t for t in basin_figure(basins, picked=picked).to_dict()["data"] if t.get("name") == "picked start"]
+
+    assert [(r["x"][0], r["y"][0]) for r in rings(start)] == [start]
+    assert not rings((99.0, 0.0))  # outside the view: no ring
