@@ -4,7 +4,9 @@ Budgets: a basin map of 200 × 200 starts × 500 steps ≤ 0.1 s of compute, a s
 settings × 500 steps ≤ 0.1 s, ≤ 200 MB. Each figure is the best of its rounds with the worst beside
 it (the machine is shared); the plain `simulate` call of the same starts with one setting is timed in
 the same rounds, so the ratio says what the map or the sweep adds on top of the engine. A "cold" sweep
-uses settings the process has not seen (a new grid each round): what a zoom costs.
+uses settings the process has not seen (a new grid each round): what a zoom costs. The basin figure's
+size as the chart component sends it, with and without the hover layer (`figures.explore.basin_hover_traces`),
+and the time to build it, close the table.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import tracemalloc
 
 import numpy as np
 
+from chart import chart_data
 from explore import basin_map, sweep
+from figures.explore import basin_figure
 from landscapes import get_landscape
 from optimizers import simulate
 
@@ -84,10 +88,30 @@ def main() -> None:
           f"sweep new / one setting: {min(rows['sweep (new settings)']) / min(rows['same count, one setting']):.1f}")
     print(f"peak memory: basin map {peak_mb(basins):.0f} MB, sweep {peak_mb(momentum_sweep):.0f} MB, "
           f"sweep with metric='rate' (paths kept) {peak_mb(lambda: momentum_sweep(metric='rate')):.0f} MB")
+    figure_sizes(himmelblau, settings, options.rounds)
     if options.numpy:
         numpy_map, _ = timed(lambda: basins("numpy"))
         numpy_sweep, _ = timed(lambda: momentum_sweep(0.5, "numpy"))
         print(f"NumPy backend: basin map {numpy_map:.2f} s, sweep {numpy_sweep:.2f} s")
+
+
+def figure_sizes(landscape, settings: dict, rounds: int) -> None:
+    """The basin figure sent to the browser (JSON characters) with and without its hover layer, per cell
+    side and step budget (the steps are one byte a cell under 256 steps, two from 256; the cell indices one
+    byte up to 256 cells a side, two above), and the best time to build and serialize each."""
+    print("| cells a side, steps | figure without hover | with hover | hover per cell | build without / with |")
+    print("|---|---:|---:|---:|---:|")
+    for resolution, steps in ((150, 150), (150, STEPS), (200, STEPS), (300, STEPS)):
+        basins = basin_map(landscape, "sgd", resolution, steps, **settings)
+        sizes, times = {}, {}
+        for hover in (False, True):
+            def build(basins=basins, hover=hover):
+                return chart_data(basin_figure(basins, hover=hover), controls=False)["figure"]
+            times[hover] = min(timed(build)[0] for _ in range(rounds))
+            sizes[hover] = len(build())
+        print(f"| {resolution}, {steps} | {sizes[False] / 1e3:.0f} kB | {sizes[True] / 1e3:.0f} kB | "
+              f"{(sizes[True] - sizes[False]) / basins.labels.size:.1f} B | "
+              f"{times[False] * 1e3:.0f} / {times[True] * 1e3:.0f} ms |")
 
 
 if __name__ == "__main__":

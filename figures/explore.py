@@ -151,10 +151,8 @@ def basin_hover_traces(basins: BasinMap) -> list[dict]:
     cell tells its start, what it reached and its steps to the tolerance. One trace per outcome (a minimum,
     nowhere, diverged; split by whether ‖∇f‖ reached tol), so the outcome is the trace's own text; each
     point is its cell's (column, row) on `_cell_axes`, whose tick texts print the start in data units, and
-    carries its steps as customdata: 3–6 bytes a cell, not the ~20 of floats and strings."""
-    columns, rows = basins.resolution
-    index_type = np.uint8 if max(columns, rows) <= 256 else np.uint16
-    step_type = np.uint8 if basins.steps_run < 256 else np.uint16
+    carries its steps as customdata, each array in the smallest type that holds it: 3 to 6 bytes a cell,
+    not the ~20 of floats and strings."""
     row_index, column_index = np.indices(basins.labels.shape)
     start = "start (%{x}, %{y})<br>"
     outcomes = [(index, f"→ minimum {index + 1} at ({m.x:.3g}, {m.y:.3g})") for index, m in enumerate(basins.minima)]
@@ -167,9 +165,9 @@ def basin_hover_traces(basins: BasinMap) -> list[dict]:
                 continue
             trace = {"type": "scatter", "mode": "none", "xaxis": "x2", "yaxis": "y2", "showlegend": False,
                      "name": f"cells {label} {'tol' if reached else 'no tol'}",
-                     "x": column_index[cells].astype(index_type), "y": row_index[cells].astype(index_type)}
+                     "x": _smallest(column_index[cells]), "y": _smallest(row_index[cells])}
             if reached:
-                trace["customdata"] = basins.steps[cells].astype(step_type)
+                trace["customdata"] = _smallest(basins.steps[cells])
                 trace["hovertemplate"] = (f"{start}{outcome}<br>‖∇f‖ ≤ {basins.tol:g} after %{{customdata}} steps"
                                           "<extra></extra>")
             else:
@@ -177,6 +175,11 @@ def basin_hover_traces(basins: BasinMap) -> list[dict]:
                                           f"{basins.steps_run} steps<extra></extra>")
             traces.append(trace)
     return traces
+
+
+def _smallest(values: np.ndarray) -> np.ndarray:
+    """`values` (whole numbers ≥ 0) in the smallest unsigned type that holds them: one byte under 256."""
+    return values.astype(np.min_scalar_type(int(values.max())))
 
 
 def _cell_axes(basins: BasinMap) -> dict:
