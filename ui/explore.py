@@ -60,6 +60,7 @@ from optimizers import SCHEDULES, HyperparameterError, Run, get_optimizer, optim
 
 from . import compute, minibatch, widgets
 from . import state as compare
+from .lecture import MAX_STEPS as LECTURE_STEPS
 from .lecture import lecture_url_of
 from .state import Card, CompareState, card
 from .widgets import hyperparameter_input, landscape_picker
@@ -472,7 +473,9 @@ def picked_links(state: ExploreState, basins: BasinMap) -> None:
     with st.container(horizontal=True):
         st.link_button("Open on Compare", compare_url(setup), icon=":material/open_in_new:")
         st.link_button("Open on Lecture", lecture_url_of(setup), icon=":material/school:",
-                       help="Step through this start one update at a time")
+                       help="Step through this start one update at a time" + (
+                           f" (a lecture keeps the first {LECTURE_STEPS} steps)" if setup.steps > LECTURE_STEPS
+                           else ""))
 
 
 # -- sweep ----------------------------------------------------------------------------------------
