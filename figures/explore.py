@@ -170,6 +170,8 @@ def basin_hover_traces(basins: BasinMap) -> list[dict]:
                 trace["customdata"] = _smallest(basins.steps[cells])
                 trace["hovertemplate"] = (f"{start}{outcome}<br>‖∇f‖ ≤ {basins.tol:g} after %{{customdata}} steps"
                                           "<extra></extra>")
+            elif label == DIVERGED:
+                trace["hovertemplate"] = f"{start}diverged within {basins.steps_run} steps<extra></extra>"
             else:
                 trace["hovertemplate"] = (f"{start}{outcome}<br>‖∇f‖ never ≤ {basins.tol:g} in "
                                           f"{basins.steps_run} steps<extra></extra>")
