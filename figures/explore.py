@@ -31,6 +31,7 @@ NOWHERE_RGB = (170, 170, 170)
 PALEST = 0.7  # the slowest cells mix this much white into their minimum's colour (never-converged ones too)
 CRISP_PIXELS = 600  # the basin image's size a side, at least, before the browser stretches it
 BASIN_META = "basin_map"  # layout.meta key: the map's bounds and resolution, for reading clicks
+HOVER_BLOCK = 256  # cells a side one pair of hover axes covers: a cell's index on them is one byte
 AXIS_SYMBOLS = {"lr": "lr (η)", "momentum": "momentum (β)", "betas[0]": "β₁", "betas[1]": "β₂", "eps": "ε",
                 "alpha": "α (RMSProp decay)", "rho": "ρ", "weight_decay": "weight decay", "dampening": "dampening"}
 METRIC_TITLES = {"final_loss": "final loss", "steps_to_tol": "steps to tolerance",
@@ -150,51 +151,54 @@ def basin_hover_traces(basins: BasinMap) -> list[dict]:
     """Invisible traces (mode "none": nothing drawn) with a point at every cell centre, so that hovering a
     cell tells its start, what it reached and its steps to the tolerance. One trace per outcome (a minimum,
     nowhere, diverged; split by whether ‖∇f‖ reached tol), so the outcome is the trace's own text; each
-    point is its cell's (column, row) on `_cell_axes`, whose tick texts print the start in data units, and
-    carries its steps as customdata, each array in the smallest type that holds it: 3 to 6 bytes a cell,
-    not the ~20 of floats and strings."""
+    point is its cell's (column, row) on `_cell_axes`, whose tick texts print the start in data units, one
+    byte each (a map over 256 cells a side puts the cells past 256 on axes of their own), and carries its
+    steps as customdata (one byte under 256, else two): 3 to 4 bytes a cell, not the ~20 of floats and
+    strings."""
     row_index, column_index = np.indices(basins.labels.shape)
+    row_blocks = -(-len(basins.ys) // HOVER_BLOCK)
+    blocks = (column_index // HOVER_BLOCK) * row_blocks + row_index // HOVER_BLOCK  # the pair of axes of a cell
     start = "start (%{x}, %{y})<br>"
     outcomes = [(index, f"→ minimum {index + 1} at ({m.x:.3g}, {m.y:.3g})") for index, m in enumerate(basins.minima)]
     outcomes += [(NOWHERE, f"ended nowhere: no known minimum within {basins.radius:.2g}"), (DIVERGED, "diverged")]
     traces = []
     for label, outcome in outcomes:
         for reached in (True, False):
-            cells = (basins.labels == label) & ((basins.steps >= 0) == reached)
-            if not cells.any():
-                continue
-            trace = {"type": "scatter", "mode": "none", "xaxis": "x2", "yaxis": "y2", "showlegend": False,
-                     "name": f"cells {label} {'tol' if reached else 'no tol'}",
-                     "x": _smallest(column_index[cells]), "y": _smallest(row_index[cells])}
             if reached:
-                trace["customdata"] = _smallest(basins.steps[cells])
-                trace["hovertemplate"] = (f"{start}{outcome}<br>‖∇f‖ ≤ {basins.tol:g} after %{{customdata}} steps"
-                                          "<extra></extra>")
+                template = f"{start}{outcome}<br>‖∇f‖ ≤ {basins.tol:g} after %{{customdata}} steps<extra></extra>"
             elif label == DIVERGED:
-                trace["hovertemplate"] = f"{start}diverged within {basins.steps_run} steps<extra></extra>"
+                template = f"{start}diverged within {basins.steps_run} steps<extra></extra>"
             else:
-                trace["hovertemplate"] = (f"{start}{outcome}<br>‖∇f‖ never ≤ {basins.tol:g} in "
-                                          f"{basins.steps_run} steps<extra></extra>")
-            traces.append(trace)
+                template = f"{start}{outcome}<br>‖∇f‖ never ≤ {basins.tol:g} in {basins.steps_run} steps<extra></extra>"
+            kind = (basins.labels == label) & ((basins.steps >= 0) == reached)
+            for block in np.unique(blocks[kind]):
+                cells = kind & (blocks == block)
+                trace = {"type": "scatter", "mode": "none", "xaxis": f"x{2 + block // row_blocks}",
+                         "yaxis": f"y{2 + block % row_blocks}", "showlegend": False, "hovertemplate": template,
+                         "name": f"cells {label} {'tol' if reached else 'no tol'}",
+                         "x": (column_index[cells] % HOVER_BLOCK).astype(np.uint8),
+                         "y": (row_index[cells] % HOVER_BLOCK).astype(np.uint8)}
+                if reached:
+                    steps = basins.steps[cells]
+                    trace["customdata"] = steps.astype(np.min_scalar_type(int(steps.max())))
+                traces.append(trace)
     return traces
 
 
-def _smallest(values: np.ndarray) -> np.ndarray:
-    """`values` (whole numbers ≥ 0) in the smallest unsigned type that holds them: one byte under 256."""
-    return values.astype(np.min_scalar_type(int(values.max())))
-
-
 def _cell_axes(basins: BasinMap) -> dict:
-    """Axes over the main ones in cell units (column, row), drawn as nothing; their tick texts are the cell
+    """Axes over the main ones in cell units, drawn as nothing: xaxis2 from column 0, xaxis3 from column 256
+    (so a trace's indices fit one byte), yaxis2, yaxis3 likewise for rows. Their tick texts are the cell
     centres' coordinates, which is what plotly.js prints for %{x} and %{y} on hover."""
-    columns, rows = basins.resolution
     hidden = {"showgrid": False, "zeroline": False, "showticklabels": False, "ticks": "", "showline": False,
               "tickmode": "array"}
-    return {"xaxis2": {**hidden, "overlaying": "x", "range": [-0.5, columns - 0.5], "tickvals": list(range(columns)),
-                       "ticktext": [f"{x:.4g}" for x in basins.xs]},
-            "yaxis2": {**hidden, "overlaying": "y", "range": [-0.5, rows - 0.5], "tickvals": list(range(rows)),
-                       "ticktext": [f"{y:.4g}" for y in basins.ys]},
-            "hoverdistance": -1}
+    axes: dict = {"hoverdistance": -1}
+    for letter, centres in (("x", basins.xs), ("y", basins.ys)):
+        for block, first in enumerate(range(0, len(centres), HOVER_BLOCK)):
+            axes[f"{letter}axis{2 + block}"] = {
+                **hidden, "overlaying": letter, "range": [-0.5 - first, len(centres) - 0.5 - first],
+                "tickvals": list(range(len(centres[first:first + HOVER_BLOCK]))),
+                "ticktext": [f"{c:.4g}" for c in centres[first:first + HOVER_BLOCK]]}
+    return axes
 
 
 def _axis_title(name: str) -> str:

@@ -104,19 +104,25 @@ def _array(value) -> np.ndarray:
 
 
 def _hover_cells(spec: dict) -> list[tuple[dict, np.ndarray, np.ndarray]]:
-    """The basin figure's hover traces with each point's (column, row)."""
-    return [(trace, _array(trace["x"]).astype(int), _array(trace["y"]).astype(int))
-            for trace in spec["data"] if trace.get("xaxis") == "x2"]
+    """The basin figure's hover traces with each point's (column, row): its index on the trace's axes plus
+    where those axes start (xaxis3 at column 256, ...)."""
+    def first(axis: str) -> int:
+        return int(round(-0.5 - spec["layout"][axis]["range"][0]))
+
+    return [(trace, _array(trace["x"]).astype(int) + first("xaxis" + trace["xaxis"][1:]),
+             _array(trace["y"]).astype(int) + first("yaxis" + trace["yaxis"][1:]))
+            for trace in spec["data"] if trace["mode"] == "none"]
 
 
-def test_hovering_a_basin_cell_tells_its_start_its_minimum_and_its_steps():
-    basins = basin_map("himmelblau", "sgd", 50, 150, lr=0.02, momentum=0.9)
+@pytest.mark.parametrize(("resolution", "steps"), [(50, 150), ((300, 40), 400)])
+def test_hovering_a_basin_cell_tells_its_start_its_minimum_and_its_steps(resolution, steps):
+    basins = basin_map("himmelblau", "sgd", resolution, steps, lr=0.02, momentum=0.9)
     assert len(np.unique(basins.labels)) >= 3 and (basins.steps < 0).any() and (basins.steps >= 0).any()
     spec = _browser_spec(basin_figure(basins))
     layout = spec["layout"]
     seen = np.zeros(basins.labels.shape, dtype=int)
     for trace, columns, rows in _hover_cells(spec):
-        assert trace["mode"] == "none"  # nothing drawn: the image shows the cells
+        assert trace["x"]["dtype"] == trace["y"]["dtype"] == "u1"  # a byte a coordinate
         template = trace["hovertemplate"]
         assert template.startswith("start (%{x}, %{y})")
         labels = basins.labels[rows, columns]
@@ -133,14 +139,16 @@ def test_hovering_a_basin_cell_tells_its_start_its_minimum_and_its_steps():
         else:
             assert (steps == -1).all() and f" {basins.steps_run} steps" in template
             assert "never" in template or (label == DIVERGED and "diverged within" in template)
+        # %{x} and %{y} print the tick text at the point's index: its cell centre
+        for axis, index, centres in (("xaxis" + trace["xaxis"][1:], trace["x"], basins.xs[columns]),
+                                     ("yaxis" + trace["yaxis"][1:], trace["y"], basins.ys[rows])):
+            ticks = layout[axis]
+            assert layout[axis]["overlaying"] == axis[0]
+            assert ticks["tickvals"] == list(range(len(ticks["ticktext"])))
+            printed = np.array([float(ticks["ticktext"][i]) for i in _array(index)])
+            np.testing.assert_allclose(printed, centres, rtol=1e-3, atol=1e-9)
         seen[rows, columns] += 1
     assert (seen == 1).all()  # every cell, once
-    # %{x} and %{y} print the overlay axes' tick texts: the cell centres, in the main axes' place
-    for axis, centres, count in (("xaxis2", basins.xs, 50), ("yaxis2", basins.ys, 50)):
-        assert layout[axis]["tickvals"] == list(range(count))
-        assert [float(t) for t in layout[axis]["ticktext"]] == pytest.approx(centres, rel=1e-3)
-        assert layout[axis]["range"] == [-0.5, count - 0.5]
-    assert layout["xaxis2"]["overlaying"] == "x" and layout["yaxis2"]["overlaying"] == "y"
 
 
 def test_the_hover_layer_costs_a_few_bytes_a_cell_and_stays_out_of_exports():
