@@ -78,11 +78,32 @@ def cell_centres(bounds: Bounds, columns: int, rows: int) -> tuple[np.ndarray, n
             y0 + (np.arange(rows) + 0.5) * (y1 - y0) / rows)
 
 
+def nearest_minima(landscape: Landscape, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point (..., 2): the index into ``landscape.minima`` of the nearest known minimum and
+    the distance to it, in one pass (−1 and NaN if no minimum is known). The same numbers as
+    ``landscape.nearest_minimum_index`` and ``nearest_minimum_distance`` (ties to the lower index;
+    a non-finite point: index 0, its distance inf or NaN), without their (..., K, 2) gaps array, once
+    per minimum instead of twice per minimum and coordinate."""
+    points = np.asarray(points, dtype=float)
+    if not landscape.minima:
+        return np.full(points.shape[:-1], -1), np.full(points.shape[:-1], np.nan)
+    x, y = points[..., 0], points[..., 1]
+    first, *others = landscape.minima
+    nearest = np.zeros(points.shape[:-1], dtype=np.int64)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged start's point may overflow: inf or NaN
+        squared = (x - first.x) ** 2 + (y - first.y) ** 2
+        for k, minimum in enumerate(others, start=1):
+            candidate = (x - minimum.x) ** 2 + (y - minimum.y) ** 2
+            closer = candidate < squared  # NaN compares False: a NaN point keeps index 0 and NaN
+            nearest = np.where(closer, k, nearest)
+            squared = np.where(closer, candidate, squared)
+    return nearest, np.sqrt(squared)
+
+
 def reached_labels(run: Run, radius: float) -> np.ndarray:
     """Per start (N,): the index of the known minimum within `radius` of the final point, `NOWHERE`
     if none is, `DIVERGED` if the start diverged."""
-    nearest = run.reached
-    distance = run.landscape.nearest_minimum_distance(run.final_points)
+    nearest, distance = nearest_minima(run.landscape, run.final_points)
     labels = np.where(np.nan_to_num(distance, nan=np.inf) <= radius, nearest, NOWHERE)
     return np.where(run.diverged >= 0, DIVERGED, labels).astype(np.int64)
 

@@ -13,7 +13,7 @@ import numpy as np
 from landscapes import Landscape, get_landscape
 from optimizers import HyperparameterError, Run, get_optimizer, simulate
 
-from .basins import DEFAULT_TOL
+from .basins import DEFAULT_TOL, nearest_minima
 
 # Every metric is lower-is-better; each is per cell, over the sweep's starts.
 METRICS = {
@@ -141,7 +141,7 @@ def cell_metrics(run: Run, shape: tuple[int, ...], with_rate: bool = False) -> d
     diverged = (run.diverged >= 0).reshape(shape)
     any_diverged = diverged.any(-1)
     losses = run.final_losses.reshape(shape).mean(-1)
-    distances = run.landscape.nearest_minimum_distance(run.final_points).reshape(shape).mean(-1)
+    distances = nearest_minima(run.landscape, run.final_points)[1].reshape(shape).mean(-1)
     metrics = {"final_loss": np.where(any_diverged, np.inf, losses),
                "distance": np.where(any_diverged, np.inf, distances),
                "diverged": diverged.mean(-1)}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from explore import DIVERGED, NOWHERE, basin_map, cell_centres
+from explore import DIVERGED, NOWHERE, basin_map, cell_centres, nearest_minima, reached_labels
 from landscapes import Bounds, get_landscape
 from optimizers import simulate
 
@@ -71,3 +71,37 @@ def test_cells_and_clicks_share_one_grid():
 def test_resolution_must_be_a_positive_whole_number():
     with pytest.raises(ValueError, match="whole number"):
         basin_map("quadratic", "sgd", 0, 10)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+@pytest.mark.parametrize("name", ["himmelblau", "six_hump_camel", "quadratic", "rosenbrock"])
+def test_nearest_minima_equals_the_landscapes_index_and_distance_bit_for_bit(name):
+    land = get_landscape(name)
+    (x0, x1), (y0, y1) = land.bounds
+    rng = np.random.default_rng(1)
+    points = np.column_stack([rng.uniform(x0, x1, 500), rng.uniform(y0, y1, 500)])
+    centres = np.array([(m.x, m.y) for m in land.minima])
+    between = (centres[:1] + centres[-1:]) / 2  # equidistant from two minima where there are two
+    points = np.vstack([points, centres, between, [[np.nan, 0.0], [np.inf, 1.0], [-np.inf, np.inf], [1e300, 0.0]]])
+    index, distance = nearest_minima(land, points)
+    np.testing.assert_array_equal(index, land.nearest_minimum_index(points))
+    np.testing.assert_array_equal(distance, land.nearest_minimum_distance(points))  # NaN where it is NaN
+
+
+def test_reached_labels_take_the_nearest_minimum_within_the_radius_of_each_final_point():
+    land = get_landscape("quadratic")
+    # lr 0.45 · 4 < 2 converges in y, lr 0.55 · 4 > 2 diverges; 2 steps from far away end nowhere
+    run = simulate(land, "sgd", [(-4.0, 2.0)] * 3, 300, record="final", tol=1e-3,
+                   lr=np.array([0.45, 0.55, 0.45]))
+    short = simulate(land, "sgd", [(-4.0, 2.0)], 2, record="final", lr=0.45)
+    assert reached_labels(run, 0.05).tolist() == [0, DIVERGED, 0]
+    assert reached_labels(short, 0.05).tolist() == [NOWHERE]
+    himmelblau = get_landscape("himmelblau")
+    grid = basin_map(himmelblau, "sgd", 30, 200, lr=0.01, momentum=0.9)
+    starts = np.stack([a.ravel() for a in np.meshgrid(grid.xs, grid.ys)], axis=1)
+    again = simulate(himmelblau, "sgd", starts, 200, record="final", tol=grid.tol, lr=0.01, momentum=0.9)
+    distance = himmelblau.nearest_minimum_distance(again.final_points)
+    two_pass = np.where(again.diverged >= 0, DIVERGED,
+                        np.where(np.nan_to_num(distance, nan=np.inf) <= grid.radius, again.reached, NOWHERE))
+    np.testing.assert_array_equal(reached_labels(again, grid.radius), two_pass)
+    np.testing.assert_array_equal(grid.labels.ravel(), two_pass)
