@@ -31,12 +31,10 @@ PHASE_KEY = "lecture.phase"
 FREE = ""  # the story selectbox's entry for a lecture that is no story (opened from Compare)
 
 # -- state ---------------------------------------------------------------------------------
+# The notices of the link opened live in the state (until a callback clears them): said once from there.
 if STATE_KEY not in st.session_state:
     query = {key: st.query_params.get_all(key) for key in st.query_params}
     st.session_state[STATE_KEY] = lecture.from_query(query)
-    opened_notices = st.session_state[STATE_KEY].notices
-else:
-    opened_notices = ()
 
 
 def current() -> LectureState:
@@ -108,7 +106,7 @@ with st.sidebar:
 st.query_params.from_dict(lecture.to_query(state))
 
 # -- the story -----------------------------------------------------------------------------
-for notice in (*opened_notices, *state.notices):
+for notice in state.notices:
     st.caption(f"Note: {notice}")
 preset = state.preset
 if preset is not None:

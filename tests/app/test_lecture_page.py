@@ -162,3 +162,24 @@ def test_the_lecture_figure_exports_at_the_step_on_screen_with_its_arrows():
     header = data.decode().splitlines()[0]
     assert chosen == "csv" and header.startswith("step,optimizer")
     assert "SGD" in data.decode()
+
+
+def test_a_link_past_the_lectures_steps_says_once_that_it_kept_the_first_of_them():
+    from urllib.parse import parse_qs, urlsplit
+
+    from ui.lecture import MAX_STEPS, lecture_url_of
+    from ui.state import CompareState, card
+
+    compare = CompareState(landscape="himmelblau", cards=(card("sgd", 0, lr=0.01, momentum=0.9),),
+                           starts=((-1.0, 2.0),), steps=MAX_STEPS + 500)  # a basin pick's "Open on Lecture"
+    query = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(urlsplit(lecture_url_of(compare)).query).items()}
+    at = lecture(query)
+    notes = [c.value for c in at.caption if c.value.startswith("Note:")]
+    assert notes == [f"Note: kept the first {MAX_STEPS} steps: a lecture steps through at most {MAX_STEPS}"]
+    assert chart(at)["frames"][-1] == str(MAX_STEPS)
+
+
+def test_every_note_of_a_bad_link_is_said_once():
+    at = lecture({"story": "warp_drive", "at": "-3"})
+    notes = [c.value for c in at.caption if c.value.startswith("Note:")]
+    assert len(notes) == 2 and len(set(notes)) == 2, notes
