@@ -7,8 +7,9 @@ divergence checks and records of `optimizers.compiled` (whose module docstring s
 loop does). IEEE operations only: no fast-math flags, no FMA contraction; √ is `llvm.sqrt`
 (correctly rounded), exp, log, sin, cos and pow LLVM's intrinsics and tan, tanh, sinh, cosh,
 asin, acos, atan libm's functions, which the intrinsics also call: what Python's `math` and
-numba call. Each block's state lives in stack arrays of `BLOCK` doubles, distinct to the
-optimizer, so the loop over a block's starts vectorizes.
+numba call. Each block's state lives in arrays of `BLOCK` values, one after the other in a
+page-aligned workspace the caller passes (`workspace`): the loop over a block's starts vectorizes,
+and the arrays sit at the same place relative to a page in every thread and process.
 
 `compile_object(text)` optimizes at O3 for this CPU and returns its object code; `load_object`
 links it into this process's JIT and returns a ctypes function (ctypes releases the GIL while it
@@ -22,26 +23,28 @@ import ast
 import ctypes
 import threading
 from contextlib import contextmanager
+from functools import lru_cache
 
 import llvmlite.binding as llvm
 import llvmlite.ir as ir
+import numpy as np
 
 from landscapes.autodiff import kernel_gradient_lines
 
-BLOCK = 256            # starts per block: the block's state (≈ 10 arrays × 2 kB) stays in L1
+BLOCK = 128  # starts per block: the ≈ 15 arrays a step touches take 15 kB, half of a 32 kB L1 (README)
 LIMIT = 1e8
 NON_FINITE, TOO_LARGE = 1, 2
 
-F64, I64, I1 = ir.DoubleType(), ir.IntType(64), ir.IntType(1)
+F64, I64, I32, I1 = ir.DoubleType(), ir.IntType(64), ir.IntType(32), ir.IntType(1)
 PF, PI = F64.as_pointer(), I64.as_pointer()
 
 ARGUMENTS = [
-    ("blocks", PI), ("nblocks", I64), ("t0", I64), ("t1", I64), ("steps", I64),
+    ("work", PF), ("blocks", PI), ("nblocks", I64), ("t0", I64), ("t1", I64), ("steps", I64),
     ("constants", PF), ("base", PI), ("group_stride", PI), ("step_stride", PI), ("width", I64),
     ("variant_rows", PI), ("variant_width", I64), ("row_of_group", PI),
     ("init_table", PF), ("init_width", I64), ("init_variant", PI),
     ("noise", PF), ("noisy", I64), ("n", I64),
-    ("S", PF), ("diverged", PI), ("codes", PI), ("converged", PI), ("frozen", PI),
+    ("S", PF), ("diverged", PI), ("codes", PI), ("converged", PI),
     ("tol2", F64), ("points", PF), ("losses", PF), ("keep_path", I64), ("recorded", I64),
     ("every", I64), ("grads", PF), ("states", PF), ("keep_all", I64)]
 
@@ -56,6 +59,10 @@ def f(value: float) -> ir.Constant:
 
 def i(value: int) -> ir.Constant:
     return ir.Constant(I64, value)
+
+
+def i32(value: int) -> ir.Constant:
+    return ir.Constant(I32, value)
 
 
 class Emitter:
@@ -239,14 +246,20 @@ def kernel_ir(land, plan, name: str = "run") -> str:
     rows = 5 + 2 * len(keys)
     statements, outputs = gradient_statements(land.expression)
 
+    used = [0]
+
     def scratch(kind, label):
-        array = b.alloca(kind, size=i(BLOCK), name=label)
-        array.align = 64  # a cache line: the vector loads and stores never straddle two
+        """`BLOCK` values in the caller's workspace (`workspace_size`), one after the other."""
+        array = b.bitcast(e.at(a["work"], i(used[0])), kind.as_pointer(), name=label)
+        used[0] += BLOCK // 2 if kind == I32 else BLOCK  # in doubles
         return array
 
     L = [scratch(F64, f"L{k}") for k in range(rows)]
     GX, GY, UX, UY, NX, NY = (scratch(F64, n) for n in ("GX", "GY", "UX", "UY", "NX", "NY"))
-    D, C, V, Z = (scratch(I64, n) for n in "DCVZ")
+    # The step at which a start diverged (−1 while it moves: a start is held still once it is not) and
+    # why, 32 bits wide in the block (steps ≤ 100,000): half the bytes of the arrays the step touches.
+    D, C = scratch(I32, "D"), scratch(I32, "C")
+    V = scratch(I64, "V")
     with e.loop(i(0), i(BLOCK)) as j:
         e.store(f(-0.0), NX, j)
         e.store(f(-0.0), NY, j)
@@ -255,7 +268,7 @@ def kernel_ir(land, plan, name: str = "run") -> str:
     noisy = b.icmp_signed("!=", a["noisy"], i(0))
     keep_path = b.icmp_signed("!=", a["keep_path"], i(0))
     keep_all = b.icmp_signed("!=", a["keep_all"], i(0))
-    ints = ((D, "diverged"), (C, "codes"), (V, "converged"), (Z, "frozen"))
+    ints = ((D, "diverged", I32), (C, "codes", I32), (V, "converged", I64))
     with e.loop(i(0), a["nblocks"], "blk") as block:
         at3 = b.mul(block, i(3))
         lo = e.load(a["blocks"], at3, I64)
@@ -267,8 +280,9 @@ def kernel_ir(land, plan, name: str = "run") -> str:
             lj = b.add(lo, j)
             for k in range(rows):
                 e.store(e.load(a["S"], b.add(b.mul(i(k), n), lj)), L[k], j)
-            for local, arg in ints:
-                e.store(e.load(a[arg], lj, I64), local, j, I64)
+            for local, arg, kind in ints:
+                value = e.load(a[arg], lj, I64)
+                e.store(value if kind == I64 else b.trunc(value, kind), local, j, kind)
         with b.if_then(b.icmp_signed("==", a["t0"], i(0))):
             iv = e.load(a["init_variant"], g, I64)
             for v, program in enumerate(plan.init_programs):
@@ -315,7 +329,7 @@ def kernel_ir(land, plan, name: str = "run") -> str:
                                       b.mul(t, e.load(a["step_stride"], w, I64)))
                         consts.append(e.load(a["constants"], index))
                     _emit_step(e, plan, program, consts, L, row, keys, statements, outputs, m, t, moving,
-                               GX, GY, UX, UY, NX, NY, D, C, V, Z)
+                               GX, GY, UX, UY, NX, NY, D, C)
             with b.if_then(b.and_(keep_path, record)):
                 R = a["recorded"]
                 with e.loop(i(0), m) as j:
@@ -349,30 +363,30 @@ def kernel_ir(land, plan, name: str = "run") -> str:
             lj = b.add(lo, j)
             for k in range(rows):
                 e.store(e.load(L[k], j), a["S"], b.add(b.mul(i(k), n), lj))
-            for local, arg in ints:
-                e.store(e.load(local, j, I64), a[arg], lj, I64)
+            for local, arg, kind in ints:
+                value = e.load(local, j, kind)
+                e.store(value if kind == I64 else b.sext(value, I64), a[arg], lj, I64)
     b.ret_void()
     return str(e.module)
 
 
 def _emit_step(e, plan, program, consts, L, row, keys, statements, outputs, m, t, moving,
-               GX, GY, UX, UY, NX, NY, D, C, V, Z):
+               GX, GY, UX, UY, NX, NY, D, C):
     b = e.b
     with e.loop(i(0), m) as j:
         x, y = e.load(L[0], j), e.load(L[1], j)
         fval, gx, gy = emit_gradient(e, statements, outputs, x, y, True)
-        held = e.load(Z, j, I64)
         last_x, last_y, last_f = e.load(L[2], j), e.load(L[3], j), e.load(L[4], j)
-        was_diverged, was_code = e.load(D, j, I64), e.load(C, j, I64)
-        free = b.icmp_signed("==", held, i(0))
-        newly = b.and_(free, b.fcmp_unordered("!=", b.fsub(fval, fval), f(0.0)))
+        was_diverged, was_code = e.load(D, j, I32), e.load(C, j, I32)
+        held = b.icmp_signed("!=", was_diverged, i32(-1))
+        newly = b.and_(b.not_(held), b.fcmp_unordered("!=", b.fsub(fval, fval), f(0.0)))
         x = b.select(newly, last_x, x)
         y = b.select(newly, last_y, y)
-        fval = b.select(b.or_(b.icmp_signed("!=", held, i(0)), b.and_(newly, b.icmp_signed(">", t, i(0)))),
-                        last_f, fval)
-        was_diverged = b.select(newly, t, was_diverged)
-        was_code = b.select(newly, i(NON_FINITE), was_code)
-        held = b.select(newly, i(1), held)
+        fval = b.select(b.or_(held, b.and_(newly, b.icmp_signed(">", t, i(0)))), last_f, fval)
+        step = b.trunc(t, I32)
+        was_diverged = b.select(newly, step, was_diverged)
+        was_code = b.select(newly, i32(NON_FINITE), was_code)
+        held = b.or_(held, newly)
         e.store(fval, L[4], j)
         e.store(gx, GX, j)
         e.store(gy, GY, j)
@@ -417,18 +431,24 @@ def _emit_step(e, plan, program, consts, L, row, keys, statements, outputs, m, t
             e.store(e.number(value), L[row[key]], j)
         inside = b.and_(b.fcmp_ordered("<=", e.call("abs", nx), f(LIMIT)),
                         b.fcmp_ordered("<=", e.call("abs", ny), f(LIMIT)))
-        escaped = b.and_(b.and_(moving, b.icmp_signed("==", held, i(0))), b.not_(inside))
+        escaped = b.and_(b.and_(moving, b.not_(held)), b.not_(inside))
         finite = b.and_(b.fcmp_ordered("==", b.fsub(nx, nx), f(0.0)), b.fcmp_ordered("==", b.fsub(ny, ny), f(0.0)))
-        e.store(b.select(escaped, b.add(t, i(1)), was_diverged), D, j, I64)
-        e.store(b.select(escaped, b.select(finite, i(TOO_LARGE), i(NON_FINITE)), was_code), C, j, I64)
-        hold = b.or_(b.icmp_signed("!=", held, i(0)), escaped)
-        e.store(b.zext(hold, I64), Z, j, I64)
-        stay = b.or_(hold, b.not_(moving))
+        e.store(b.select(escaped, b.add(step, i32(1)), was_diverged), D, j, I32)
+        e.store(b.select(escaped, b.select(finite, i32(TOO_LARGE), i32(NON_FINITE)), was_code), C, j, I32)
+        stay = b.or_(b.or_(held, escaped), b.not_(moving))
         e.store(b.select(stay, x, nx), L[0], j)
         e.store(b.select(stay, y, ny), L[1], j)
         e.store(x, L[2], j)
         e.store(y, L[3], j)
 
+
+
+def workspace(plan) -> np.ndarray:
+    """A block's arrays for one thread's call of the kernel, starting on a 4 kB page."""
+    doubles = BLOCK * (5 + 2 * len(plan.state_keys) + 6 + 2)
+    raw = np.empty(doubles + 4096 // 8)
+    skip = (-raw.ctypes.data % 4096) // 8
+    return raw[skip:skip + doubles]
 
 
 # -- compiling and running ----------------------------------------------------------------------
@@ -452,6 +472,7 @@ def _machine():
         return _JIT["machine"], _JIT["engine"]
 
 
+@lru_cache(maxsize=1)
 def target_name() -> str:
     """The CPU the object code is made for (part of a cached kernel's key)."""
     return f"{llvm.get_process_triple()} {llvm.get_host_cpu_name()} {llvm.get_host_cpu_features().flatten()}"
@@ -485,14 +506,15 @@ def load_object(data: bytes, name: str):
         engine.finalize_object()
         function = _PROTOTYPE(engine.get_function_address(name))
 
-    def kernel(blocks, t0, t1, steps, constants, base, group_stride, step_stride, variant_rows, row_of_group,
-               init_table, init_variant, noise, S, diverged, codes, converged, frozen, tol2, points, losses,
+    def kernel(work, blocks, t0, t1, steps, constants, base, group_stride, step_stride, variant_rows, row_of_group,
+               init_table, init_variant, noise, S, diverged, codes, converged, tol2, points, losses,
                every, grads, states):
-        function(blocks.ctypes.data, blocks.shape[0], t0, t1, steps, constants.ctypes.data, base.ctypes.data,
-                 group_stride.ctypes.data, step_stride.ctypes.data, base.shape[1], variant_rows.ctypes.data,
+        function(work.ctypes.data, blocks.ctypes.data, blocks.shape[0], t0, t1, steps, constants.ctypes.data,
+                 base.ctypes.data, group_stride.ctypes.data, step_stride.ctypes.data, base.shape[1],
+                 variant_rows.ctypes.data,
                  variant_rows.shape[1], row_of_group.ctypes.data, init_table.ctypes.data, init_table.shape[1],
                  init_variant.ctypes.data, noise.ctypes.data, int(noise.shape[0] > 0), S.shape[1], S.ctypes.data,
-                 diverged.ctypes.data, codes.ctypes.data, converged.ctypes.data, frozen.ctypes.data, tol2,
+                 diverged.ctypes.data, codes.ctypes.data, converged.ctypes.data, tol2,
                  points.ctypes.data, losses.ctypes.data, int(points.shape[0] > 0), points.shape[1], every,
                  grads.ctypes.data, states.ctypes.data, int(grads.shape[0] > 0))
 
