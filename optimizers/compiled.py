@@ -778,7 +778,7 @@ def run_kernel(kernel, plan: Plan, starts: np.ndarray, group_of_start: np.ndarra
             shocks = np.zeros((0, 2, 0))
 
         def work(part, t0=t0, t1=t1, shocks=shocks):
-            kernel(native.workspace(plan), part, t0, t1, steps, plan.constants, plan.base, plan.group_stride,
+            kernel(part, t0, t1, steps, plan.constants, plan.base, plan.group_stride,
                    plan.step_stride, plan.variant_rows, plan.row_of_group, plan.init_table, plan.init_variant,
                    shocks, S, diverged, codes, converged, tol2, points, losses, every, grads, states)
 

@@ -7,9 +7,8 @@ divergence checks and records of `optimizers.compiled` (whose module docstring s
 loop does). IEEE operations only: no fast-math flags, no FMA contraction; √ is `llvm.sqrt`
 (correctly rounded), exp, log, sin, cos and pow LLVM's intrinsics and tan, tanh, sinh, cosh,
 asin, acos, atan libm's functions, which the intrinsics also call: what Python's `math` and
-numba call. Each block's state lives in arrays of `BLOCK` values, one after the other in a
-page-aligned workspace the caller passes (`workspace`): the loop over a block's starts vectorizes,
-and the arrays sit at the same place relative to a page in every thread and process.
+numba call. Each block's state lives in stack arrays of `BLOCK` values, distinct to the
+optimizer, so the loop over a block's starts vectorizes with no run-time overlap checks.
 
 `compile_object(text)` optimizes at O3 for this CPU and returns its object code; `load_object`
 links it into this process's JIT and returns a ctypes function (ctypes releases the GIL while it
@@ -27,7 +26,6 @@ from functools import lru_cache
 
 import llvmlite.binding as llvm
 import llvmlite.ir as ir
-import numpy as np
 
 from landscapes.autodiff import kernel_gradient_lines
 
@@ -39,7 +37,7 @@ F64, I64, I32, I1 = ir.DoubleType(), ir.IntType(64), ir.IntType(32), ir.IntType(
 PF, PI = F64.as_pointer(), I64.as_pointer()
 
 ARGUMENTS = [
-    ("work", PF), ("blocks", PI), ("nblocks", I64), ("t0", I64), ("t1", I64), ("steps", I64),
+    ("blocks", PI), ("nblocks", I64), ("t0", I64), ("t1", I64), ("steps", I64),
     ("constants", PF), ("base", PI), ("group_stride", PI), ("step_stride", PI), ("width", I64),
     ("variant_rows", PI), ("variant_width", I64), ("row_of_group", PI),
     ("init_table", PF), ("init_width", I64), ("init_variant", PI),
@@ -246,12 +244,9 @@ def kernel_ir(land, plan, name: str = "run") -> str:
     rows = 5 + 2 * len(keys)
     statements, outputs = gradient_statements(land.expression)
 
-    used = [0]
-
     def scratch(kind, label):
-        """`BLOCK` values in the caller's workspace (`workspace_size`), one after the other."""
-        array = b.bitcast(e.at(a["work"], i(used[0])), kind.as_pointer(), name=label)
-        used[0] += BLOCK // 2 if kind == I32 else BLOCK  # in doubles
+        array = b.alloca(kind, size=i(BLOCK), name=label)
+        array.align = 64  # a cache line: the vector loads and stores never straddle two
         return array
 
     L = [scratch(F64, f"L{k}") for k in range(rows)]
@@ -443,14 +438,6 @@ def _emit_step(e, plan, program, consts, L, row, keys, statements, outputs, m, t
 
 
 
-def workspace(plan) -> np.ndarray:
-    """A block's arrays for one thread's call of the kernel, starting on a 4 kB page."""
-    doubles = BLOCK * (5 + 2 * len(plan.state_keys) + 6 + 2)
-    raw = np.empty(doubles + 4096 // 8)
-    skip = (-raw.ctypes.data % 4096) // 8
-    return raw[skip:skip + doubles]
-
-
 # -- compiling and running ----------------------------------------------------------------------
 
 _LOCK = threading.Lock()
@@ -506,12 +493,11 @@ def load_object(data: bytes, name: str):
         engine.finalize_object()
         function = _PROTOTYPE(engine.get_function_address(name))
 
-    def kernel(work, blocks, t0, t1, steps, constants, base, group_stride, step_stride, variant_rows, row_of_group,
+    def kernel(blocks, t0, t1, steps, constants, base, group_stride, step_stride, variant_rows, row_of_group,
                init_table, init_variant, noise, S, diverged, codes, converged, tol2, points, losses,
                every, grads, states):
-        function(work.ctypes.data, blocks.ctypes.data, blocks.shape[0], t0, t1, steps, constants.ctypes.data,
-                 base.ctypes.data, group_stride.ctypes.data, step_stride.ctypes.data, base.shape[1],
-                 variant_rows.ctypes.data,
+        function(blocks.ctypes.data, blocks.shape[0], t0, t1, steps, constants.ctypes.data, base.ctypes.data,
+                 group_stride.ctypes.data, step_stride.ctypes.data, base.shape[1], variant_rows.ctypes.data,
                  variant_rows.shape[1], row_of_group.ctypes.data, init_table.ctypes.data, init_table.shape[1],
                  init_variant.ctypes.data, noise.ctypes.data, int(noise.shape[0] > 0), S.shape[1], S.ctypes.data,
                  diverged.ctypes.data, codes.ctypes.data, converged.ctypes.data, tol2,
