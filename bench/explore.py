@@ -6,7 +6,8 @@ it (the machine is shared); the plain `simulate` call of the same starts with on
 the same rounds, so the ratio says what the map or the sweep adds on top of the engine. A "cold" sweep
 uses settings the process has not seen (a new grid each round): what a zoom costs. The basin figure's
 size as the chart component sends it, with and without the hover layer (`figures.explore.basin_hover_traces`),
-and the time to build it, close the table.
+and the time to build it, close the table; then the sweep heatmap's (100 × 100 with theory's lines) as
+st.plotly_chart sends it (plotly.io.to_json).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import time
 import tracemalloc
 
 import numpy as np
+import plotly.io as pio
 
 from chart import chart_data
-from explore import basin_map, sweep
-from figures.explore import basin_figure
+from explore import analytic_rate, basin_map, sweep
+from figures.explore import basin_figure, sweep_figure
 from landscapes import get_landscape
 from optimizers import simulate
 
@@ -89,6 +91,7 @@ def main() -> None:
     print(f"peak memory: basin map {peak_mb(basins):.0f} MB, sweep {peak_mb(momentum_sweep):.0f} MB, "
           f"sweep with metric='rate' (paths kept) {peak_mb(lambda: momentum_sweep(metric='rate')):.0f} MB")
     figure_sizes(himmelblau, settings, options.rounds)
+    sweep_figure_size(momentum_sweep(), options.rounds)
     if options.numpy:
         numpy_map, _ = timed(lambda: basins("numpy"))
         numpy_sweep, _ = timed(lambda: momentum_sweep(0.5, "numpy"))
@@ -112,6 +115,18 @@ def figure_sizes(landscape, settings: dict, rounds: int) -> None:
         print(f"| {resolution}, {steps} | {sizes[False] / 1e3:.0f} kB | {sizes[True] / 1e3:.0f} kB | "
               f"{(sizes[True] - sizes[False]) / basins.labels.size:.1f} B | "
               f"{times[False] * 1e3:.0f} / {times[True] * 1e3:.0f} ms |")
+
+
+def sweep_figure_size(result, rounds: int) -> None:
+    """The sweep heatmap with theory's lines as Streamlit sends it: its size, the best time to build the
+    figure and to serialize it."""
+    theory = analytic_rate(result)
+    build = min(timed(lambda: sweep_figure(result, analytic=theory))[0] for _ in range(rounds))
+    figure = sweep_figure(result, analytic=theory)
+    serialize = min(timed(lambda: pio.to_json(figure, validate=False))[0] for _ in range(rounds))
+    size = len(pio.to_json(figure, validate=False))
+    print(f"sweep figure {len(result.x_values)} x {len(result.y_values)} with theory: {size / 1e3:.0f} kB "
+          f"({size / result.grid.size:.0f} B a cell), build {build * 1e3:.1f} ms, JSON {serialize * 1e3:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -53,6 +53,30 @@ def test_the_sweep_heatmap_marks_the_best_cell_and_theory_on_a_quadratic():
     assert len(sweep_csv(result).decode().splitlines()) == 1 + 36
 
 
+def test_the_sweep_heatmap_sends_each_cell_in_float32_with_the_values_of_the_sweep():
+    import json
+
+    import plotly.io as pio
+
+    result = sweep("quadratic", "sgd", [(-4.0, 2.0)], 100, {"lr": np.logspace(-3, 0, 30), "momentum": [0, 0.5, 0.9]})
+    theory = analytic_rate(result)
+    spec = json.loads(pio.to_json(sweep_figure(result, analytic=theory), validate=False))  # st.plotly_chart's
+    heatmap, cells = spec["data"][0], spec["data"][1]
+    shown = np.where(np.isfinite(result.grid), result.grid, np.nan)
+    np.testing.assert_array_equal(_array(heatmap["customdata"]).reshape(shown.shape), shown.astype(np.float32))
+    assert np.isnan(_array(heatmap["customdata"])).any()  # lr 1 diverges: no value, drawn black
+    grid_x, grid_y = np.meshgrid(result.x_values, result.y_values)
+    np.testing.assert_array_equal(_array(cells["x"]), grid_x.ravel().astype(np.float32))
+    np.testing.assert_array_equal(_array(cells["y"]), grid_y.ravel().astype(np.float32))
+    contours = [t for t in spec["data"] if t["type"] == "contour"]
+    assert len(contours) == 4
+    for contour in contours:
+        np.testing.assert_array_equal(_array(contour["z"]).reshape(theory.shape), theory.astype(np.float32))
+    per_cell = [value for trace in spec["data"] for value in trace.values()
+                if isinstance(value, dict) and "bdata" in value and _array(value).size == result.grid.size]
+    assert len(per_cell) == 2 + 2 + 4 and all(value["dtype"] == "f4" for value in per_cell)
+
+
 def test_tuning_curves_star_each_best_rate():
     tunings = [tune_lr("rosenbrock", name, [(-1.5, 2.0)], 100, np.logspace(-4, 0, 9)) for name in ("sgd", "adam")]
     spec = tuning_figure(tunings).to_dict()
