@@ -38,6 +38,7 @@ METRIC_TITLES = {"final_loss": "final loss", "steps_to_tol": "steps to tolerance
                  "distance": "distance to nearest minimum", "diverged": "fraction diverged", "rate": "rate"}
 LOG_METRICS = ("final_loss", "distance")
 THEORY_LEVELS = (0.7, 0.9, 0.99)
+LOG_AXES = ("lr", "weight_decay")  # and every eps, tolerance_ and step_sizes[i]: see is_log_axis
 BOUNDARY = "#ff3b3b"  # theory's divergence boundary: reads on Viridis, on black and in the legend
 
 
@@ -205,9 +206,14 @@ def _axis_title(name: str) -> str:
     return AXIS_SYMBOLS.get(name, name)
 
 
+def is_log_axis(name: str) -> bool:
+    """Hyperparameters whose useful values spread over decades: a sweep steps them on a log grid."""
+    return name in LOG_AXES or name.startswith(("eps", "tolerance_", "step_sizes["))
+
+
 def _is_log_axis(name: str, values: np.ndarray) -> bool:
-    """lr, eps and weight decay spread over decades: a log axis (when every value is positive)."""
-    return (name in ("lr", "eps", "weight_decay") or name.startswith("eps")) and bool((values > 0).all())
+    """A log axis for `is_log_axis` names, when every value is positive."""
+    return is_log_axis(name) and bool((values > 0).all())
 
 
 def sweep_figure(result: Sweep, *, metric: str | None = None, analytic: np.ndarray | None = None,

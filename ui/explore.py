@@ -47,6 +47,7 @@ from figures.explore import (
     METRIC_TITLES,
     basin_csv,
     basin_figure,
+    is_log_axis,
     schedules_csv,
     schedules_figure,
     sweep_csv,
@@ -115,23 +116,31 @@ DEFAULT = ExploreState()
 
 
 # -- axes -------------------------------------------------------------------------------------
+# Opening ranges the rule in `axis_range` would get wrong: decades, or a bound the other element of a
+# pair sets (Rprop's η₋ < 1 < η₊), or a default far outside [0, 1].
+AXIS_RANGES = {"lr": (1e-3, 1.0), "weight_decay": (1e-4, 1.0), "betas[1]": (0.9, 0.9999),
+               "etas[0]": (0.1, 0.9), "etas[1]": (1.05, 2.0), "step_sizes[0]": (1e-8, 1e-2),
+               "step_sizes[1]": (1e-2, 100.0), "gain_max": (1.0, 100.0)}
+OPEN_END_INSET = 0.01  # an open bound of the valid range opens this fraction of the range inside it
+
+
 def axis_range(optimizer: str, name: str) -> tuple[float, float]:
-    """The range a sweep axis opens with: lr and eps over decades, β-like ones over [0, 0.99]."""
-    if name == "lr":
-        return (1e-3, 1.0)
+    """The range a sweep axis opens with: `AXIS_RANGES`; eps over 1e-10–0.1 and the L-BFGS tolerances over
+    1e-10–0.01 (decades); one bounded by 1 (β-like) over its valid range up to 0.99, each open bound moved
+    inside; the rest over [0, 1]."""
+    if name in AXIS_RANGES:
+        return AXIS_RANGES[name]
     if name.startswith("eps"):
         return (1e-10, 1e-1)
-    if name == "betas[1]":
-        return (0.9, 0.9999)
+    if name.startswith("tolerance_"):
+        return (1e-10, 1e-2)
     specs = {h.name: h for h in get_optimizer(optimizer).hyperparameters}
     spec = specs.get(name.split("[")[0])
     if spec is not None and spec.high <= 1:
-        return (max(spec.low, 0.0), min(spec.high, 0.99))
+        low, high = max(spec.low, 0.0), min(spec.high, 0.99)
+        inset = OPEN_END_INSET * (high - low)
+        return (low + inset if spec.low_open else low, high - inset if spec.high_open and high == spec.high else high)
     return (0.0, 1.0)
-
-
-def is_log_axis(name: str) -> bool:
-    return name in ("lr", "weight_decay") or name.startswith("eps")
 
 
 def axis_values(name: str, low: float, high: float, count: int) -> np.ndarray:

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from apptest_helpers import figures, open_app
 
+from explore import axis_names, sweep
+from optimizers import optimizer_names
 from ui import explore
 from ui.explore import PARTS, ExploreState, from_query, to_query
 
@@ -227,3 +229,19 @@ def test_a_new_landscape_brings_its_own_optimizer_and_steps():
     assert at.selectbox(key="explore.card.optimizer").value == rosenbrock.optimizers[0][0]
     (figure,) = figures(at)
     assert figure["layout"]["meta"]["basin_map"]["bounds"] == [*rosenbrock.bounds.x, *rosenbrock.bounds.y]
+
+
+@pytest.mark.parametrize("optimizer", [name for name in optimizer_names() if len(axis_names(name)) >= 2])
+def test_every_sweep_axis_opens_on_a_range_the_optimizer_accepts(optimizer):
+    """Both ends of each axis's opening range, beside every other axis at its own, run (open bounds such as
+    Armijo's β ∈ (0, 1) moved inside; η₊ > 1; decades on a log axis, never from 0)."""
+    names = axis_names(optimizer)
+    for x_name in names:
+        for y_name in (n for n in names if n != x_name):
+            axes = {name: explore.axis_values(name, *explore.axis_range(optimizer, name), 2)
+                    for name in (x_name, y_name)}
+            for name, values in axes.items():
+                assert values[0] < values[1], (name, values)
+                assert not explore.is_log_axis(name) or values[0] > 0, name
+            result = sweep("quadratic", optimizer, [(-1.0, 1.0)], 1, axes, backend="numpy")
+            assert result.grid.shape == (2, 2)
