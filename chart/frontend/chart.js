@@ -111,7 +111,8 @@ class Chart {
     if (this.drawn && (data.step === this.pythonStep || echo) && byName.has(onScreen)) index = byName.get(onScreen);
     this.pythonStep = data.step;
     const frames = figure.frames || [];
-    const traces = frames.length ? withFrame(figure.data || [], frames[index]) : figure.data || [];
+    const shown = frames.length ? withFrame(figure.data || [], frames[index]) : figure.data || [];
+    const traces = withoutInvisibleMarkers(shown, frames);
 
     this.renderSpeeds(data);
     this.bar.hidden = !this.controls;
@@ -173,7 +174,8 @@ class Chart {
       const byName = new Map(frames.map((frame, i) => [String(frame.name), i]));
       div.frameNames = byName;
       const opening = byName.get(this.names[index]);
-      const traces = opening === undefined ? figure.data || [] : withFrame(figure.data || [], frames[opening]);
+      const shown = opening === undefined ? figure.data || [] : withFrame(figure.data || [], frames[opening]);
+      const traces = withoutInvisibleMarkers(shown, frames);
       const spec = { data: traces, layout, frames, config: { responsive: false, ...this.data.config } };
       return Promise.resolve(div._fullLayout ? Plotly.react(div, spec) : Plotly.newPlot(div, spec))
         .catch((error) => console.error("descent-lab chart: could not draw a companion figure", error));
@@ -448,6 +450,34 @@ function withFrame(traces, frame) {
     }
   });
   return out;
+}
+
+// A markers trace whose every marker is transparent (the Compare and Lecture click grids: hover
+// targets that show the point under the pointer) paints nothing, yet plotly.js draws and styles
+// one SVG path per point: 1,275 of them took 90-230 ms of the Compare chart's 150-310 ms first
+// draw. Drawn as mode "none" its points still hover (scatter's hoveron is "points") and nothing
+// is painted. Only traces no frame updates: a frame could make their markers visible.
+function withoutInvisibleMarkers(traces, frames) {
+  const animated = new Set();
+  for (const frame of frames) {
+    const indices = frame.traces || (frame.data || []).map((_, i) => i);
+    for (const index of indices) animated.add(index);
+  }
+  return traces.map((trace, index) => (!animated.has(index) && paintsNothing(trace) ? { ...trace, mode: "none" } : trace));
+}
+
+function paintsNothing(trace) {
+  const marker = trace.marker || {};
+  const line = marker.line || {};
+  const outline = line.width ?? (typeof marker.size === "number" || marker.size === undefined ? 0 : 1); // plotly.js' default
+  return (trace.type === undefined || trace.type === "scatter") && trace.mode === "markers"
+    && (marker.opacity === 0 || (transparent(marker.color) && (outline === 0 || transparent(line.color))));
+}
+
+function transparent(color) {
+  if (color === "transparent") return true;
+  const rgba = typeof color === "string" && color.replace(/\s+/g, "").match(/^rgba\([^,]+,[^,]+,[^,]+,([^)]+)\)$/);
+  return Boolean(rgba) && Number(rgba[1]) === 0;
 }
 
 // Streamlit's font and colours under the figure's own settings (the figure wins).

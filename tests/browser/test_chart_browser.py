@@ -213,3 +213,49 @@ def test_new_data_arriving_while_the_first_draw_is_under_way_draws_once_without_
     assert outcome["lines"] >= 4, outcome
     page.wait_for_timeout(300)
     assert page.problems == []
+
+
+def test_a_trace_of_transparent_markers_is_not_painted_and_still_hovers(demo):
+    """A hover grid (every marker transparent, as the Compare and Lecture click grids are) is drawn
+    as mode "none": no SVG path per point, its points still hover. A trace a frame updates, or
+    whose markers have a visible outline, keeps its markers."""
+    from chart import chart_data
+
+    grid = {"x": [float(i % 10) for i in range(100)], "y": [float(i // 10) for i in range(100)]}
+    clear = {"size": 9, "color": "rgba(0,0,0,0)"}
+    figure = {
+        "data": [
+            {"type": "scatter", "mode": "markers", "name": "grid", **grid, "marker": clear,
+             "hovertemplate": "(%{x}, %{y})<extra>grid</extra>"},
+            {"type": "scatter", "mode": "markers", "name": "animated", "x": [1.0], "y": [1.0], "marker": clear},
+            {"type": "scatter", "mode": "markers", "name": "outlined", "x": [2.0], "y": [2.0],
+             "marker": {**clear, "line": {"width": 2, "color": "black"}}},
+            {"type": "scatter", "mode": "markers", "name": "seen", "x": [3.0, 4.0], "y": [3.0, 4.0]},
+        ],
+        "layout": {"xaxis": {"range": [-1, 10]}, "yaxis": {"range": [-1, 10]}, "hovermode": "closest",
+                   "margin": {"l": 40, "r": 10, "t": 10, "b": 40}},
+        "frames": [{"name": str(step), "traces": [1], "data": [{"x": [float(step)], "y": [1.0]}]} for step in (0, 1)],
+    }
+    page = demo()
+    drawn = page.evaluate(f"""async (data) => {{
+        const shown = document.querySelector('{CHART}').chart;
+        const host = document.createElement('div');
+        host.style.width = '600px';
+        document.body.appendChild(host);
+        const chart = new shown.constructor(host);
+        chart.update(data);
+        await chart.drawing;
+        const gd = host.querySelector('.js-plotly-plot');
+        const traces = gd.querySelectorAll('.scatterlayer .trace');
+        const result = {{ modes: gd._fullData.map(t => t.mode),
+                          points: Array.from(traces, t => t.querySelectorAll('path.point').length) }};
+        window.Plotly.Fx.hover(gd, {{ xval: 5.2, yval: 6.9 }}, 'xy');
+        result.hover = gd.querySelector('.hoverlayer').textContent;
+        chart.destroy();
+        host.remove();
+        return result;
+    }}""", chart_data(figure))
+    assert drawn["modes"] == ["none", "markers", "markers", "markers"], drawn
+    assert drawn["points"] == [0, 1, 1, 2], drawn
+    assert "(5, 7)" in drawn["hover"] and "grid" in drawn["hover"], drawn
+    assert page.problems == []
