@@ -600,7 +600,7 @@ _SOURCES: OrderedDict[tuple, str] = OrderedDict()
 
 
 def kernel_source(land: Landscape, plan: Plan, record: str = "final", noisy: bool = False,
-                  converges: bool = False) -> str:
+                  converges: bool = False, mixed: bool = False) -> str:
     """The kernel's module (LLVM IR, `optimizers.native`) for this landscape and plan.
 
     One kernel serves every record mode, noise and convergence check (`record`, `noisy` and
@@ -608,15 +608,16 @@ def kernel_source(land: Landscape, plan: Plan, record: str = "final", noisy: boo
     vectorizes, and the choices are made once per block and step outside it. Noise is added from
     a block-local buffer that holds −0.0 when there is none (x + (−0.0) is x, bit for bit, −0.0
     included); the path, the full record and the convergence check are loops over the block after
-    the step. Emitting costs ≈ 0.05–0.1 s, so a module is kept per landscape and set of programs."""
+    the step. Emitting costs ≈ 0.05–0.1 s, so a module is kept per landscape and set of programs.
+    `mixed` (see `mixes`): the kernel whose blocks hold several settings."""
     key = (land.expression, tuple(plan.init_programs), tuple(plan.programs), tuple(plan.state_keys),
-           plan.has_lookahead)
+           plan.has_lookahead, mixed)
     with _LOCK:
         text = _SOURCES.get(key)
         if text is not None:
             _SOURCES.move_to_end(key)
             return text
-    text = native.kernel_ir(land, plan)
+    text = native.kernel_ir(land, plan, mixed=mixed)
     with _LOCK:
         _SOURCES[key] = text
         while len(_SOURCES) > PLANS_KEPT:
@@ -731,15 +732,45 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return _POOL
 
 
+def mixes(plan: Plan, group_of_start: np.ndarray) -> bool:
+    """Whether to run blocks that hold several settings (`native.kernel_ir`'s `mixed` kernel):
+    when blocks of one setting each would be at least twice as many, as in a sweep's one or few
+    starts per setting (blocks of one start step ≈ 10× slower per start than full ones)."""
+    def blocks(keys):
+        return int((-(-np.bincount(keys) // BLOCK)).sum())
+    return blocks(group_of_start) >= 2 * blocks(_kinds(plan, group_of_start))
+
+
+def _kinds(plan: Plan, group_of_start: np.ndarray) -> np.ndarray:
+    """Per start, the settings it can share a block with in a mixed kernel: those stepping the
+    same variants (`row_of_group`) from the same init program."""
+    return (plan.row_of_group * len(plan.init_programs) + plan.init_variant)[group_of_start]
+
+
+def _blocks(keys: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """(lo, hi, group) per block over starts sorted by `keys`: at most BLOCK starts, never
+    straddling two keys; `groups` (sorted alike) gives each block's first start's group."""
+    edges = np.flatnonzero(np.diff(keys)) + 1
+    bounds = []
+    for lo, hi in zip([0, *edges.tolist()], [*edges.tolist(), len(keys)], strict=True):
+        for b in range(lo, hi, BLOCK):
+            bounds.append((b, min(b + BLOCK, hi), int(groups[b])))
+    return np.array(bounds, dtype=np.int64).reshape(-1, 3)
+
+
 def run_kernel(kernel, plan: Plan, starts: np.ndarray, group_of_start: np.ndarray, steps: int,
                noise: float, rng: np.random.Generator, record: str, tol: float | None,
-               every: int = 1, threads: int | None = None) -> dict[str, Any]:
-    """Step every start with the compiled kernel; the same dictionary as the NumPy path returns."""
+               every: int = 1, threads: int | None = None, mixed: bool = False) -> dict[str, Any]:
+    """Step every start with the compiled kernel; the same dictionary as the NumPy path returns.
+    `mixed`: `kernel` is the mixed one (`mixes`), whose blocks hold starts of several settings."""
     n = len(starts)
-    # Starts sorted by group (a uniform run, a sweep in grid order): no permutation to make or undo.
-    identity = n < 2 or bool((group_of_start[1:] >= group_of_start[:-1]).all())
-    order = None if identity else np.argsort(group_of_start, kind="stable")
-    sorted_groups = group_of_start if identity else group_of_start[order]
+    # Blocks run starts sorted by setting, or (mixed) by the settings that may share a block.
+    keys = _kinds(plan, group_of_start) if mixed else group_of_start
+    # Starts already in that order (a uniform run, a sweep in grid order): no permutation.
+    identity = n < 2 or bool((keys[1:] >= keys[:-1]).all())
+    order = None if identity else np.argsort(keys, kind="stable")
+    sorted_keys = keys if identity else keys[order]
+    sorted_groups = np.ascontiguousarray(group_of_start if identity else group_of_start[order], dtype=np.int64)
     keys = plan.state_keys
     S = np.empty((5 + 2 * len(keys), n))
     S[:2] = starts.T if identity else starts[order].T
@@ -755,13 +786,8 @@ def run_kernel(kernel, plan: Plan, starts: np.ndarray, group_of_start: np.ndarra
     states = np.empty((len(keys), n, steps, 2)) if keep_all else np.zeros((0, 0, 1, 2))
     tol2 = -1.0 if tol is None else tol * tol
 
-    # Blocks never straddle two groups: a block reads its group's table row once per step.
-    bounds = []
-    edges = np.flatnonzero(np.diff(sorted_groups)) + 1
-    for lo, hi in zip([0, *edges.tolist()], [*edges.tolist(), n], strict=True):
-        for b in range(lo, hi, BLOCK):
-            bounds.append((b, min(b + BLOCK, hi), int(sorted_groups[lo])))
-    blocks = np.array(bounds, dtype=np.int64).reshape(-1, 3)
+    # A block of one setting reads its table row once per step; a mixed one, each start's.
+    blocks = _blocks(sorted_keys, sorted_groups)
     threads = threads or threads_to_use()
     parts = [np.ascontiguousarray(blocks[i::threads]) for i in range(min(threads, len(blocks)))] or [blocks]
 
@@ -773,14 +799,15 @@ def run_kernel(kernel, plan: Plan, starts: np.ndarray, group_of_start: np.ndarra
             drawn = noise * rng.standard_normal((min(t1, steps) - t0, 2, n))
             if t1 > steps:  # the final check reads a row it does not apply
                 drawn = np.concatenate((drawn, np.zeros((1, 2, n))))
-            shocks = drawn if identity else drawn[:, :, order]
+            # (fancy indexing on the last axis may return a strided array: the kernel reads C order)
+            shocks = drawn if identity else np.ascontiguousarray(drawn[:, :, order])
         else:
             shocks = np.zeros((0, 2, 0))
 
         def work(part, t0=t0, t1=t1, shocks=shocks):
             kernel(part, t0, t1, steps, plan.constants, plan.base, plan.group_stride,
                    plan.step_stride, plan.variant_rows, plan.row_of_group, plan.init_table, plan.init_variant,
-                   shocks, S, diverged, codes, converged, tol2, points, losses, every, grads, states)
+                   shocks, S, sorted_groups, diverged, codes, converged, tol2, points, losses, every, grads, states)
 
         if len(parts) == 1:
             work(parts[0])
@@ -808,4 +835,4 @@ def run_kernel(kernel, plan: Plan, starts: np.ndarray, group_of_start: np.ndarra
 
 
 __all__ = ["NotTraceable", "Plan", "cache_directory", "compile_in_background", "is_ready", "kernel_source",
-           "load", "plan_for", "run_kernel", "traced_ops"]
+           "load", "mixes", "plan_for", "run_kernel", "traced_ops"]

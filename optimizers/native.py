@@ -42,7 +42,7 @@ ARGUMENTS = [
     ("variant_rows", PI), ("variant_width", I64), ("row_of_group", PI),
     ("init_table", PF), ("init_width", I64), ("init_variant", PI),
     ("noise", PF), ("noisy", I64), ("n", I64),
-    ("S", PF), ("diverged", PI), ("codes", PI), ("converged", PI),
+    ("S", PF), ("group_of", PI), ("diverged", PI), ("codes", PI), ("converged", PI),
     ("tol2", F64), ("points", PF), ("losses", PF), ("keep_path", I64), ("recorded", I64),
     ("every", I64), ("grads", PF), ("states", PF), ("keep_all", I64)]
 
@@ -179,6 +179,22 @@ def emit_gradient(e: Emitter, statements, outputs, x, y, with_value):
     return (value if with_value else None), fx, fy
 
 
+def _init_slots(e: Emitter, group):
+    """slot(k) -> init constant k of `group` (`init_table`'s row), each loaded once."""
+    base, slots = e.b.mul(group, e.a["init_width"]), {}
+
+    def slot(k):
+        if k not in slots:
+            slots[k] = e.load(e.a["init_table"], e.b.add(base, i(k)))
+        return slots[k]
+    return slot
+
+
+def _slot_count(program) -> int:
+    """How many constant slots a traced program reads."""
+    return max((ref[1] for op in program[0] for ref in op[1:] if ref[0] == "c"), default=-1) + 1
+
+
 def emit_program(e: Emitter, program, slot, names, env, part=slice(None), prefix="u", coordinate="x"):
     """Emit ops[part] of one coordinate: slot(k) -> the constant, names: input name -> value
     (a callable, loaded at first use), env: index -> value (shared across parts)."""
@@ -233,8 +249,13 @@ def emit_program(e: Emitter, program, slot, names, env, part=slice(None), prefix
             if key != "split" and not (ref[0] == "v" and ref[1] not in env)}
 
 
-def kernel_ir(land, plan, name: str = "run") -> str:
-    """The module (LLVM IR text) of `run` for this landscape and plan."""
+def kernel_ir(land, plan, name: str = "run", mixed: bool = False) -> str:
+    """The module (LLVM IR text) of `run` for this landscape and plan.
+
+    `mixed`: a block may hold starts of several settings (a sweep's one start per setting) that
+    share their variants (`Plan.variant_rows`, `init_variant`): every step, each constant slot
+    is gathered into a block row from the start's own group (`group_of`), and the step reads it
+    from there. Otherwise a block holds one setting and reads each slot once per step."""
     e = Emitter(name)
     b, a = e.b, e.a
     keys = plan.state_keys
@@ -255,6 +276,9 @@ def kernel_ir(land, plan, name: str = "run") -> str:
     # why, 32 bits wide in the block (steps ≤ 100,000): half the bytes of the arrays the step touches.
     D, C = scratch(I32, "D"), scratch(I32, "C")
     V = scratch(I64, "V")
+    if mixed:
+        G = scratch(I64, "G")
+        K = [scratch(F64, f"K{k}") for k in range(max(map(_slot_count, plan.programs), default=0))]
     with e.loop(i(0), i(BLOCK)) as j:
         e.store(f(-0.0), NX, j)
         e.store(f(-0.0), NY, j)
@@ -278,20 +302,19 @@ def kernel_ir(land, plan, name: str = "run") -> str:
             for local, arg, kind in ints:
                 value = e.load(a[arg], lj, I64)
                 e.store(value if kind == I64 else b.trunc(value, kind), local, j, kind)
+            if mixed:
+                e.store(e.load(a["group_of"], lj, I64), G, j, I64)
         with b.if_then(b.icmp_signed("==", a["t0"], i(0))):
             iv = e.load(a["init_variant"], g, I64)
             for v, program in enumerate(plan.init_programs):
                 with b.if_then(b.icmp_signed("==", iv, i(v))):
-                    base = b.mul(g, a["init_width"])
-                    slots = {}
-
-                    def slot(k, base=base, slots=slots):
-                        if k not in slots:
-                            slots[k] = e.load(a["init_table"], b.add(base, i(k)))
-                        return slots[k]
-                    for k in range(max((r[1] for op in program[0] for r in op[1:] if r[0] == "c"), default=-1) + 1):
-                        slot(k)
+                    if not mixed:
+                        slot = _init_slots(e, g)
+                        for k in range(_slot_count(program)):
+                            slot(k)
                     with e.loop(i(0), m) as j:
+                        if mixed:  # this start's own group's row of the table
+                            slot = _init_slots(e, e.load(G, j, I64))
                         e.store(e.load(L[0], j), L[2], j)
                         e.store(e.load(L[1], j), L[3], j)
                         e.store(f(float("nan")), L[4], j)
@@ -316,13 +339,18 @@ def kernel_ir(land, plan, name: str = "run") -> str:
                     e.store(e.load(a["noise"], b.add(b.add(offset, n), lj)), NY, j)
             for v, program in enumerate(plan.programs):
                 with b.if_then(b.icmp_signed("==", var, i(v))):
-                    count = max((r_[1] for op in program[0] for r_ in op[1:] if r_[0] == "c"), default=-1) + 1
                     consts = []
-                    for k in range(count):
+                    for k in range(_slot_count(program)):
                         w = b.add(b.mul(i(v), a["width"]), i(k))
-                        index = b.add(b.add(e.load(a["base"], w, I64), b.mul(g, e.load(a["group_stride"], w, I64))),
-                                      b.mul(t, e.load(a["step_stride"], w, I64)))
-                        consts.append(e.load(a["constants"], index))
+                        at_step = b.add(e.load(a["base"], w, I64), b.mul(t, e.load(a["step_stride"], w, I64)))
+                        stride = e.load(a["group_stride"], w, I64)
+                        if mixed:
+                            with e.loop(i(0), m) as j:
+                                index = b.add(at_step, b.mul(e.load(G, j, I64), stride))
+                                e.store(e.load(a["constants"], index), K[k], j)
+                            consts.append(K[k])
+                        else:
+                            consts.append(e.load(a["constants"], b.add(at_step, b.mul(g, stride))))
                     _emit_step(e, plan, program, consts, L, row, keys, statements, outputs, m, t, moving,
                                GX, GY, UX, UY, NX, NY, D, C)
             with b.if_then(b.and_(keep_path, record)):
@@ -399,8 +427,14 @@ def _emit_step(e, plan, program, consts, L, row, keys, statements, outputs, m, t
                 return loaded[key]
             return names
 
-        def slot(k):
-            return consts[k]
+        rows_read = {}
+
+        def slot(k):  # a number, or (mixed blocks) this start's value in the slot's block row
+            if consts[k].type == F64:
+                return consts[k]
+            if k not in rows_read:
+                rows_read[k] = e.load(consts[k], j)
+            return rows_read[k]
 
         refs = dict(program[1])
         split = refs["split"][1] if "split" in refs else 0
@@ -494,13 +528,17 @@ def load_object(data: bytes, name: str):
         function = _PROTOTYPE(engine.get_function_address(name))
 
     def kernel(blocks, t0, t1, steps, constants, base, group_stride, step_stride, variant_rows, row_of_group,
-               init_table, init_variant, noise, S, diverged, codes, converged, tol2, points, losses,
+               init_table, init_variant, noise, S, group_of, diverged, codes, converged, tol2, points, losses,
                every, grads, states):
+        arrays = (blocks, constants, base, group_stride, step_stride, variant_rows, row_of_group, init_table,
+                  init_variant, noise, S, group_of, diverged, codes, converged, points, losses, grads, states)
+        if not all(array.flags.c_contiguous for array in arrays):  # the kernel reads raw C-order memory
+            raise ValueError("the kernel's arrays must be C-contiguous")
         function(blocks.ctypes.data, blocks.shape[0], t0, t1, steps, constants.ctypes.data, base.ctypes.data,
                  group_stride.ctypes.data, step_stride.ctypes.data, base.shape[1], variant_rows.ctypes.data,
                  variant_rows.shape[1], row_of_group.ctypes.data, init_table.ctypes.data, init_table.shape[1],
                  init_variant.ctypes.data, noise.ctypes.data, int(noise.shape[0] > 0), S.shape[1], S.ctypes.data,
-                 diverged.ctypes.data, codes.ctypes.data, converged.ctypes.data, tol2,
+                 group_of.ctypes.data, diverged.ctypes.data, codes.ctypes.data, converged.ctypes.data, tol2,
                  points.ctypes.data, losses.ctypes.data, int(points.shape[0] > 0), points.shape[1], every,
                  grads.ctypes.data, states.ctypes.data, int(grads.shape[0] > 0))
 

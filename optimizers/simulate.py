@@ -202,17 +202,18 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
     n = len(start_points)
 
     kernel = plan = None
+    mixed = False
     batches = None
     if minibatch:  # the batch loop below, seeing the landscape through the batches
         batches = land.seeded_batch_order(batch_size, steps, n, bool(shuffle), seed)
     if backend != "numpy" and spec.elementwise and not minibatch:
         large = n * max(steps, 1) >= AUTO_MIN_WORK
         now = len(groups) * max(steps, 1) >= AUTO_COMPILE_NOW_SETTING_STEPS
-        kernel, plan = _compiled_kernel(land, spec, groups, group_lrs, record, noise > 0, tol is not None,
-                                        backend, large, now)
+        kernel, plan, mixed = _compiled_kernel(land, spec, groups, group_lrs, group_of_start, record, noise > 0,
+                                               tol is not None, backend, large, now)
     if kernel is not None:
         trace = compiled.run_kernel(kernel, plan, start_points, group_of_start, steps, noise, rng,
-                                    record, tol, every)
+                                    record, tol, every, mixed=mixed)
         used = "compiled"
     elif n == 1 and spec.elementwise and not minibatch:
         rule = spec.build(float_ops, **groups[0], **extra)
@@ -232,22 +233,25 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
 
 
 def _compiled_kernel(land: Landscape, spec: Optimizer, groups: list[dict[str, Any]], group_lrs: np.ndarray,
-                     record: str, noisy: bool, converges: bool, backend: str, large: bool, now: bool = False):
-    """(kernel, plan) for the compiled path, or (None, None) to take the NumPy path; `now`: `auto`
-    compiles (if need be) before running, the NumPy path being slower than the compiler."""
+                     group_of_start: np.ndarray, record: str, noisy: bool, converges: bool, backend: str,
+                     large: bool, now: bool = False):
+    """(kernel, plan, mixed) for the compiled path, or (None, None, False) to take the NumPy path;
+    `now`: `auto` compiles (if need be) before running, the NumPy path being slower than the
+    compiler; `mixed`: the kernel's blocks hold several settings (`compiled.mixes`)."""
     if backend == "auto" and not large and not now:
-        return None, None
+        return None, None, False
     try:
         plan = compiled.plan_for(spec, groups, group_lrs)
-        source = compiled.kernel_source(land, plan, record, noisy, converges)
+        mixed = compiled.mixes(plan, group_of_start)
+        source = compiled.kernel_source(land, plan, record, noisy, converges, mixed)
     except (compiled.NotTraceable, TypeError, ValueError, ArithmeticError):
         if backend == "compiled":
             raise
-        return None, None
+        return None, None, False
     if backend == "auto" and not now and not compiled.is_ready(source):
         compiled.compile_in_background(source)
-        return None, None
-    return compiled.load(source), plan
+        return None, None, False
+    return compiled.load(source), plan, mixed
 
 
 def _path_steps(steps: int, every: int) -> np.ndarray:

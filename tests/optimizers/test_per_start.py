@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from landscapes import get_landscape
-from optimizers import HyperparameterError, learning_rates, simulate
+from optimizers import HyperparameterError, compiled, get_optimizer, learning_rates, simulate
 
 LAND = get_landscape("rosenbrock")
 STARTS = np.array([(-1.5, 2.0), (0.3, -0.4), (1.2, 0.8), (-1.0, -1.0), (2.0, 2.5), (-0.7, 1.9)])
@@ -69,12 +69,16 @@ def test_settings_that_change_the_state_layout_mix_in_one_call(backend):
         np.testing.assert_array_equal(sweep.states["square_average"][j], alone.states["square_average"][0])
 
 
-def test_a_sweep_and_its_numpy_twin_agree_with_noise():
-    """With noise the stream is the batch's (start j draws column j), the same on both backends."""
-    lr = np.linspace(1e-4, 2e-3, len(STARTS))
-    runs = [simulate(LAND, "sgd", STARTS, 80, lr=lr, momentum=0.9, noise=0.5, seed=7, record="path",
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5], [3, 0, 5, 1, 4, 2]], ids=["sorted", "shuffled"])
+@pytest.mark.parametrize("momentum", [0.9, np.array([0.9, 0.0, 0.5, 0.0, 0.9, 0.3])], ids=["one", "two programs"])
+def test_a_sweep_and_its_numpy_twin_agree_with_noise(order, momentum):
+    """With noise the stream is the batch's (start j draws column j), the same on both backends,
+    whatever order the settings come in (the kernel runs starts sorted by setting)."""
+    lr = np.linspace(1e-4, 2e-3, len(STARTS))[order]
+    runs = [simulate(LAND, "sgd", STARTS, 80, lr=lr, momentum=momentum, noise=0.5, seed=7, record="full",
                      backend=backend) for backend in BACKENDS]
     np.testing.assert_array_equal(runs[0].points, runs[1].points)
+    np.testing.assert_array_equal(runs[0].grads, runs[1].grads)
 
 
 def test_a_per_start_value_outside_its_range_is_refused_by_name():
@@ -96,3 +100,52 @@ def test_a_sweep_of_many_settings_shares_one_kernel():
                          backend="numpy")
     np.testing.assert_array_equal(sweep.final_points, reference.final_points)
     assert len(np.unique(sweep.final_points, axis=0)) > 90
+
+
+MIXED_CASES = [
+    ("adam", {"lr": "many", "betas": "pairs", "schedule": {"name": "CosineAnnealingLR", "T_max": 40, "warmup": 5}}),
+    ("sgd", {"lr": "many", "momentum": "some zero"}),  # momentum = 0 traces another program: two kinds
+    ("rmsprop", {"lr": "many", "momentum": "some zero", "centered": True}),
+    ("radam", {"lr": "many", "betas": "pairs"}),  # warm-up variants that differ with beta2
+]
+
+
+def _mixed_arguments(options: dict, n: int) -> dict:
+    rng = np.random.default_rng(3)
+    values = {"many": rng.uniform(1e-4, 3e-3, n),
+              "pairs": np.stack([rng.uniform(0.5, 0.95, n), rng.choice([0.9, 0.99, 0.999], n)], axis=1),
+              "some zero": np.where(rng.random(n) < 0.3, 0.0, rng.uniform(0.1, 0.95, n))}
+    return {key: values[value] if isinstance(value, str) else value for key, value in options.items()}
+
+
+@pytest.mark.parametrize(("name", "options"), MIXED_CASES, ids=[case[0] for case in MIXED_CASES])
+def test_blocks_holding_many_settings_step_as_blocks_of_one(monkeypatch, name, options):
+    """A sweep's few starts per setting share blocks across settings (the mixed kernel, each
+    start's constants gathered from its own setting); blocks of one setting each give the same
+    run bit for bit: paths, states, gradients, divergence and convergence, with noise."""
+    n = 300  # 150 settings of 2 starts: blocks cut inside a run of settings and at its end
+    starts = np.repeat(np.random.default_rng(4).uniform((-2, -1), (2, 3), size=(n // 2, 2)), 2, axis=0)
+    arguments = _mixed_arguments(options, n // 2)
+    arguments = {k: np.repeat(v, 2, axis=0) if isinstance(v, np.ndarray) else v for k, v in arguments.items()}
+    chosen = []
+    mixes = compiled.mixes
+    monkeypatch.setattr(compiled, "mixes", lambda plan, groups: chosen.append(mixes(plan, groups)) or chosen[-1])
+    common = dict(record="full", tol=1e-3, noise=0.05, seed=5, backend="compiled", **arguments)
+    together = simulate(LAND, name, starts, 60, **common)
+    assert chosen == [True]
+    monkeypatch.setattr(compiled, "mixes", lambda plan, groups: False)
+    apart = simulate(LAND, name, starts, 60, **common)
+    for field in ("points", "losses", "grads", "diverged", "divergence_codes", "converged_at"):
+        np.testing.assert_array_equal(getattr(together, field), getattr(apart, field), err_msg=field)
+    for key, value in apart.states.items():
+        np.testing.assert_array_equal(together.states[key], value, err_msg=key)
+
+
+def test_only_sweeps_of_few_starts_per_setting_share_blocks_across_settings():
+    adam = get_optimizer("adam")
+    one = compiled.plan_for(adam, [adam.validate(lr=0.01)], np.full((1, 5), 0.01))
+    assert not compiled.mixes(one, np.zeros(1000, dtype=np.int64))
+    settings = [adam.validate(lr=lr) for lr in (0.01, 0.02, 0.03, 0.04)]
+    four = compiled.plan_for(adam, settings, np.repeat([[0.01], [0.02], [0.03], [0.04]], 5, axis=1))
+    assert not compiled.mixes(four, np.repeat(np.arange(4), 1000))  # 32 full blocks either way
+    assert compiled.mixes(four, np.repeat(np.arange(4), 10))  # 4 blocks of 10 starts, or one of 40
