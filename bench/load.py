@@ -38,8 +38,10 @@ give back is session memory alone, told apart from the shared caches the class f
 The last line reads `load: N sessions, A actions, E errors, p95 X s, idle RSS per session Y MB,
 returned Z %`: p95 over every action of the class; idle RSS per session = (RSS with every tab
 reopened and idle − RSS before they reopened) / N; returned = the share of that gone within
-`--linger` seconds of those tabs closing. The table also has the class's own RSS figures (with
-the shared caches it filled).
+`--linger` seconds of those tabs closing, at most 100 % (100 %: RSS came back to where the reopened
+tabs found it, or below: the process also gave back heap the class had left, which is not those
+sessions' memory and is not counted). The table also has the class's own RSS figures (with the
+shared caches it filled).
 """
 
 from __future__ import annotations
@@ -552,6 +554,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
+def returned_share(before: float, idle: float, after: float) -> float:
+    """% of what the reopened tabs added (RSS `idle` with them open − `before` they opened) that is
+    gone `after` they closed: 0–100. RSS falling below `before` gives 100, not more: what else the
+    process gave back then (heap the class had left) is not those sessions' memory."""
+    added = idle - before
+    if added <= 0:
+        return 100.0
+    return min(100.0, max(0.0, (idle - after) / added * 100))
+
+
 def report(sessions: int, outcome: dict) -> str:
     results: Results = outcome["results"]
     reopened: Results = outcome["reopened"]
@@ -609,7 +621,7 @@ def report(sessions: int, outcome: dict) -> str:
             lines.append(f"error ({action}): {reason}")
     growth = o["reopen_idle"] - o["after"]
     per_session = growth / sessions
-    returned = (o["reopen_idle"] - o["reopen_after"]) / growth * 100 if growth > 0 else 100.0
+    returned = returned_share(o["after"], o["reopen_idle"], o["reopen_after"])
     lines.append(f"load: {sessions} sessions, {len(every)} actions, {errors} errors, "
                  f"p95 {percentile(every, 95):.2f} s, idle RSS per session {per_session:.1f} MB, "
                  f"returned {returned:.0f} %")

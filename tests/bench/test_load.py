@@ -114,3 +114,13 @@ def test_replicas_each_serve_their_own_students_and_are_reported_apiece():
     assert all(int(ms) > 0 for *_, ms in rows)  # each process spent CPU time on its students (read from /proc)
     assert "| 2 replicas together | value |" in done.stdout
 
+
+
+def test_returned_is_the_share_of_what_the_reopened_tabs_added_and_never_over_100():
+    assert load.returned_share(before=300, idle=310, after=302) == pytest.approx(80)  # 8 of the 10 MB came back
+    assert load.returned_share(before=300, idle=310, after=310) == 0
+    assert load.returned_share(before=300, idle=310, after=312) == 0  # grew after closing: none came back
+    # RSS fell below where the reopened tabs found it (the process also gave back heap the class had
+    # left): all of their memory came back, and no more than all (it printed 596 %)
+    assert load.returned_share(before=300, idle=301, after=295) == 100
+    assert load.returned_share(before=300, idle=299, after=298) == 100  # they added nothing to give back
