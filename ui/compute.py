@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ import streamlit as st
 
 import chart
 from figures.animation import comparison_spec
-from landscapes import Bounds, FormulaError, Landscape, from_expression, get_landscape
+from landscapes import Bounds, FormulaError, Landscape, from_expression, get_landscape, landscape_names
 from optimizers import HyperparameterError, Run, get_optimizer, simulate
 from optimizers.tuning import suggested_lr
 
@@ -28,6 +29,16 @@ def catalog_landscape(name: str) -> Landscape:
     return get_landscape(name)
 
 
+def catalog_title(name: str) -> str:
+    """The catalog landscape's title (the picker shows one per option, every run: one dict look-up)."""
+    return _catalog_titles()[name]
+
+
+@st.cache_resource(show_spinner=False)
+def _catalog_titles() -> dict[str, str]:
+    return {name: catalog_landscape(name).title for name in landscape_names()}
+
+
 @st.cache_resource(max_entries=64, show_spinner="Deriving the gradient of your formula…")
 def custom_landscape(formula: str, bounds: Bounds | None) -> Landscape:
     """The user's formula as a landscape; `FormulaError` if refused. Refusals are not cached:
@@ -42,20 +53,26 @@ def landscape_of(state: CompareState) -> Landscape:
     return catalog_landscape(state.landscape)
 
 
+# A cache hit costs what Streamlit spends making its key: it hashes every argument not named with
+# a leading "_" (a `Card` through its generic hasher) and reads the function's signature again for
+# each positional one. So each cached call here is keyed by one short string, passed by keyword,
+# and everything else rides along unhashed.
 @st.cache_resource(max_entries=256, show_spinner=False)
-def _run(landscape_key: str, card: Card, starts: tuple, steps: int, noise: float, seed: int,
-         _landscape: Landscape) -> Run:
-    return simulate(_landscape, card.optimizer, starts, steps, schedule=card.schedule_dict, noise=noise,
-                    seed=seed, record="path", **card.hyperparameters)
+def _run(*, key: str, _landscape: Landscape, _card: Card, _starts: tuple, _steps: int, _noise: float,
+         _seed: int) -> Run:
+    return simulate(_landscape, _card.optimizer, _starts, _steps, schedule=_card.schedule_dict, noise=_noise,
+                    seed=_seed, record="path", **_card.hyperparameters)
 
 
 def run_cards(landscape: Landscape, state: CompareState, starts: tuple) -> list[Run | HyperparameterError]:
     """One run per card, each cached on its own; a card with invalid settings gives its error."""
-    key = _landscape_key(landscape)
+    shared = f"{_landscape_key(landscape)}|{starts!r}|{state.steps}|{state.noise!r}|{state.seed}"
     results: list[Run | HyperparameterError] = []
     for card in state.cards:
-        try:
-            results.append(_run(key, card, starts, state.steps, state.noise, state.seed, landscape))
+        try:  # the colour and Polyak averaging do not change the run
+            results.append(_run(key=f"{shared}|{card.optimizer}|{card.settings!r}|{card.schedule!r}",
+                                _landscape=landscape, _card=card, _starts=starts, _steps=state.steps,
+                                _noise=state.noise, _seed=state.seed))
         except HyperparameterError as error:
             results.append(error)
     return results
@@ -66,16 +83,17 @@ def comparison_chart_data(state: CompareState, landscape: Landscape, runs: Seque
     """The Compare chart's data (`chart.chart_data` of `figures.animation.comparison_spec`) for
     `state`, made once per state and view settings for every session (`runs` etc. are what
     `state` gives: `run_cards`, the page's labels, slots and averaging)."""
-    return _comparison_chart_data(json.dumps(to_query(state), sort_keys=True), frame_ms, _landscape_key(landscape),
-                                  landscape, list(runs), list(labels), list(slots), list(averaged), state)
+    key = f"{json.dumps(to_query(state), sort_keys=True)}|{frame_ms}|{_landscape_key(landscape)}"
+    return _comparison_chart_data(key=key, _landscape=landscape, _runs=list(runs), _labels=list(labels),
+                                  _slots=list(slots), _averaged=list(averaged), _state=state, _frame_ms=frame_ms)
 
 
 @st.cache_data(max_entries=CHART_ENTRIES, ttl=CHART_TTL, show_spinner=False)
-def _comparison_chart_data(query: str, frame_ms: int, landscape_key: str, _landscape: Landscape,
-                           _runs: list[Run], _labels: list[str], _slots: list[int], _averaged: list[bool],
-                           _state: CompareState) -> dict[str, Any]:
+def _comparison_chart_data(*, key: str, _landscape: Landscape, _runs: list[Run], _labels: list[str],
+                           _slots: list[int], _averaged: list[bool], _state: CompareState,
+                           _frame_ms: int) -> dict[str, Any]:
     spec = comparison_spec(_landscape, _runs, labels=_labels, slots=_slots, averaged=_averaged,
-                           log_loss=_state.log_loss, bounds=_state.bounds, frame_duration=frame_ms,
+                           log_loss=_state.log_loss, bounds=_state.bounds, frame_duration=_frame_ms,
                            presentation=_state.presentation)
     return chart.chart_data(spec, speed=_state.speed, report_step=True)
 
@@ -97,13 +115,22 @@ def _suggested_lr(landscape_key: str, optimizer: str, starts: tuple, steps: int,
 
 
 def _landscape_key(landscape: Landscape) -> str:
-    return f"{landscape.name}|{landscape.expression}|{landscape.bounds}"
+    """What tells landscapes apart in the caches' keys: made once per landscape (printing its SymPy
+    expression took a few ms, on every rerun)."""
+    key = _LANDSCAPE_KEYS.get(landscape)
+    if key is None:
+        key = _LANDSCAPE_KEYS[landscape] = f"{landscape.name}|{landscape.expression}|{landscape.bounds}"
+    return key
+
+
+_LANDSCAPE_KEYS: weakref.WeakKeyDictionary[Landscape, str] = weakref.WeakKeyDictionary()
 
 
 def clear() -> None:
-    for function in (catalog_landscape, custom_landscape, _run, _suggested_lr, _comparison_chart_data):
+    for function in (catalog_landscape, _catalog_titles, custom_landscape, _run, _suggested_lr,
+                     _comparison_chart_data):
         function.clear()
 
 
-__all__ = ["FormulaError", "catalog_landscape", "clear", "comparison_chart_data", "custom_landscape", "landscape_of",
-           "run_cards"]
+__all__ = ["FormulaError", "catalog_landscape", "catalog_title", "clear", "comparison_chart_data", "custom_landscape",
+           "landscape_of", "run_cards"]

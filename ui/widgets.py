@@ -34,6 +34,7 @@ FORMULA_KEY = "compare.formula"
 LAST_GOOD_KEY = "compare.last_good_formula"
 STARTS_KEY = "compare.starts"
 BOUNDS_KEYS = ("compare.x0", "compare.x1", "compare.y0", "compare.y1")
+VIEW_OPEN_KEY = "compare.view_open"  # the "View" expander (the bounds) is open
 ADD_KEY = "compare.add"
 STEPS_KEY = "compare.steps"
 KEPT_KEY = "compare.kept_cards"  # set when a landscape change kept the user's own cards
@@ -45,6 +46,12 @@ def _seed(key: str, value: Any) -> None:
     the browser sent the one it shows (the user's change there wins over the URL)."""
     if key not in st.session_state and not session.sent_by_browser(key):
         st.session_state[key] = value
+
+
+def _row():
+    """Widgets side by side, bottoms aligned: one block (st.columns sends one block per column and
+    one around them, and every block is a message of every rerun of every session)."""
+    return st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
 
 
 # -- landscape ---------------------------------------------------------------------
@@ -104,7 +111,7 @@ def formula_error(formula: str, message: str) -> None:
 
 
 def _landscape_title(name: str) -> str:
-    return "your own formula…" if name == CUSTOM else compute.catalog_landscape(name).title
+    return "your own formula…" if name == CUSTOM else compute.catalog_title(name)
 
 
 def _landscape_changed() -> None:
@@ -186,12 +193,12 @@ def run_settings(state: CompareState, landscape: Landscape) -> CompareState:
         starts = state.starts
     _seed(STEPS_KEY, state.steps)
     steps = st.slider("Steps", 1, MAX_STEPS, key=STEPS_KEY)
-    left, right = st.columns(2)
+    row = _row()
     _seed("compare.noise", state.noise)
-    noise = left.number_input("Gradient noise σ", min_value=0.0, max_value=1000.0, step=0.1, format="%g",
+    noise = row.number_input("Gradient noise σ", min_value=0.0, max_value=1000.0, step=0.1, format="%g",
                               key="compare.noise", help="Adds σ·N(0, I) to every gradient")
     _seed("compare.seed", state.seed)
-    seed = right.number_input("Seed", min_value=0, max_value=2**32 - 1, step=1, key="compare.seed",
+    seed = row.number_input("Seed", min_value=0, max_value=2**32 - 1, step=1, key="compare.seed",
                               help="Same seed, same noise: the run repeats bit for bit")
     _seed("compare.tol", state.tol)
     tol = st.number_input("Tolerance for the table", min_value=1e-12, max_value=1e12, format="%g", step=1e-3,
@@ -203,7 +210,13 @@ def run_settings(state: CompareState, landscape: Landscape) -> CompareState:
 
 def _view_bounds(state: CompareState, landscape: Landscape) -> Bounds | None:
     initial = (state.bounds or landscape.bounds).flat
-    with st.expander("View", expanded=False):
+    # Closed (as it opens), it draws no inputs: four keyed number inputs less on every rerun of
+    # every session (each keyed input makes Streamlit rebuild the session state's filtered view).
+    # The bounds stay in the state and seed the inputs again when it opens.
+    view = st.expander("View", key=VIEW_OPEN_KEY, on_change="rerun")
+    if not view.open:
+        return state.bounds
+    with view:
         columns = st.columns(4)
         values = []
         for column, key, label, value in zip(columns, BOUNDS_KEYS, ("x min", "x max", "y min", "y max"), initial,
@@ -314,13 +327,13 @@ def optimizer_cards(state: CompareState, landscape: Landscape) -> CompareState:
             st.html(f"<div class='dl-card-title' style='font-weight: 600'><span style='color:{colour(read.slot)};"
                     f"font-size: 1.4em; line-height: 1'>■</span> {html.escape(label)}</div>")
     state = replace(state, cards=tuple(cards))
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    row = _row()
     _seed(ADD_KEY, "adam")
-    left.selectbox("Add an optimizer", optimizer_names(), key=ADD_KEY,
-                   format_func=lambda n: get_optimizer(n).title)
-    right.button("Add", key="compare.add_button", on_click=_add_card, args=(landscape,),
-                 disabled=len(state.cards) >= MAX_CARDS, width="stretch",
-                 help=f"At most {MAX_CARDS} optimizers. A new card's learning rate suits this landscape.")
+    row.selectbox("Add an optimizer", optimizer_names(), key=ADD_KEY,
+                  format_func=lambda n: get_optimizer(n).title)
+    row.button("Add", key="compare.add_button", on_click=_add_card, args=(landscape,),
+               disabled=len(state.cards) >= MAX_CARDS,
+               help=f"At most {MAX_CARDS} optimizers. A new card's learning rate suits this landscape.")
     return state
 
 
@@ -338,12 +351,12 @@ def as_run_like(c: Card) -> SimpleNamespace:
 def _card(current: Card) -> Card:
     prefix = f"card{current.slot}"
     spec = get_optimizer(current.optimizer)
-    top, remove = st.columns([5, 1], vertical_alignment="bottom")
+    row = _row()
     _seed(f"{prefix}.optimizer", current.optimizer)
-    name = top.selectbox("Optimizer", optimizer_names(), key=f"{prefix}.optimizer",
+    name = row.selectbox("Optimizer", optimizer_names(), key=f"{prefix}.optimizer",
                          format_func=lambda n: get_optimizer(n).title, label_visibility="collapsed")
-    remove.button("", icon=":material/close:", key=f"{prefix}.remove", on_click=_remove_card,
-                  args=(current.slot,), help="Remove this optimizer")
+    row.button("", icon=":material/close:", key=f"{prefix}.remove", on_click=_remove_card,
+               args=(current.slot,), help="Remove this optimizer")
     if name != current.optimizer:
         spec = get_optimizer(name)
         current = Card(name, slot=current.slot)
@@ -361,7 +374,7 @@ def _card(current: Card) -> Card:
         _seed(f"{prefix}.polyak", current.polyak)
         polyak = st.checkbox("Polyak averaging", key=f"{prefix}.polyak",
                              help="Also draw the running mean of the iterates (dashed)")
-        _equations(spec, values)
+        _equations(spec, values, f"{prefix}.equations")
     try:
         spec.validate(**values)
     except HyperparameterError as error:
@@ -376,14 +389,19 @@ def _torch_default_note(spec, values: dict[str, Any]) -> None:
                    f"{format_value(torch_lr)}.")
 
 
-def _equations(spec, values: dict[str, Any]) -> None:
+def _equations(spec, values: dict[str, Any], key: str) -> None:
     """The update equations these settings switch on, and the paper, from the optimizer's record
-    (an invalid value shows the equations of the defaults: the card says what is wrong)."""
+    (an invalid value shows the equations of the defaults: the card says what is wrong). Drawn
+    only while the popover is open: closed, an open card's rerun sends none of them."""
+    equations = st.popover("Update equations", icon=":material/functions:", width="stretch", key=key,
+                           on_change="rerun")
+    if not equations.open:
+        return
     try:
         lines = spec.equations_for(values)
     except HyperparameterError:
         lines = spec.equations_for({})
-    with st.popover("Update equations", icon=":material/functions:", width="stretch"):
+    with equations:
         for line in lines:
             st.latex(line)
         if spec.reference:
