@@ -46,7 +46,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--numpy", action="store_true", help="also time the NumPy backend (the sweep: ~40 s)")
+    parser.add_argument("--coupled", action="store_true",
+                        help="only the coupled optimizers' sweeps as the page opens them (~1 min)")
     options = parser.parse_args()
+    if options.coupled:
+        coupled_sweeps()
+        return
     himmelblau, quadratic = get_landscape("himmelblau"), get_landscape("quadratic")
     grid = np.stack([a.ravel() for a in np.meshgrid(np.linspace(-5, 5, RESOLUTION),
                                                     np.linspace(-5, 5, RESOLUTION))], axis=1)
@@ -127,6 +132,28 @@ def sweep_figure_size(result, rounds: int) -> None:
     size = len(pio.to_json(figure, validate=False))
     print(f"sweep figure {len(result.x_values)} x {len(result.y_values)} with theory: {size / 1e3:.0f} kB "
           f"({size / result.grid.size:.0f} B a cell), build {build * 1e3:.1f} ms, JSON {serialize * 1e3:.1f} ms")
+
+
+def coupled_sweeps(sides=(4, 8, 16)) -> None:
+    """Newton, L-BFGS and the Armijo line search step on NumPy, one setting at a time: their sweep as the
+    Explore page opens it (Himmelblau's starts and budget, the optimizer's default axes over their opening
+    ranges) at a few sizes, and its cost per setting and step (`ui.explore.COUPLED_SECONDS`)."""
+    from optimizers import get_optimizer, optimizer_names
+    from ui.explore import DEFAULT, axis_range, axis_values, default_axes
+
+    land = get_landscape(DEFAULT.landscape_name)
+    starts, steps = list(DEFAULT.setup.starts or land.starts), DEFAULT.setup.steps
+    print(f"| coupled optimizer: sweep axes ({len(starts)} starts × {steps} steps) | "
+          + " | ".join(f"{side} × {side} (s)" for side in sides) + " | per setting and step |")
+    print("|---|" + "---:|" * (len(sides) + 1))
+    for name in (n for n in optimizer_names() if not get_optimizer(n).elementwise):
+        names, seconds = default_axes(name), []
+        for side in sides:
+            axes = {axis: axis_values(axis, *axis_range(name, axis), side) for axis in names}
+            seconds.append(timed(lambda axes=axes, name=name: sweep(land, name, starts, steps, axes))[0])
+        each = seconds[-1] / (sides[-1] ** 2 * steps)
+        print(f"| {name}: {' × '.join(names)} | " + " | ".join(f"{s:.2f}" for s in seconds)
+              + f" | {each * 1e6:.0f} µs |")
 
 
 if __name__ == "__main__":

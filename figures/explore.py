@@ -36,6 +36,7 @@ AXIS_SYMBOLS = {"lr": "lr (η)", "momentum": "momentum (β)", "betas[0]": "β₁
                 "alpha": "α (RMSProp decay)", "rho": "ρ", "weight_decay": "weight decay", "dampening": "dampening"}
 METRIC_TITLES = {"final_loss": "final loss", "steps_to_tol": "steps to tolerance",
                  "distance": "distance to nearest minimum", "diverged": "fraction diverged", "rate": "rate"}
+SCORE_TITLES = {"final_loss": "final loss", "mean_loss": "mean loss over the run", "steps_to_tol": "steps to tolerance"}
 LOG_METRICS = ("final_loss", "distance")
 THEORY_LEVELS = (0.7, 0.9, 0.99)
 LOG_AXES = ("lr", "weight_decay")  # and every eps, tolerance_ and step_sizes[i]: see is_log_axis
@@ -271,7 +272,9 @@ def sweep_figure(result: Sweep, *, metric: str | None = None, analytic: np.ndarr
         "plot_bgcolor": "black", "height": height or (620 if presentation else 520), "font": {"size": sizes.ticks},
         "dragmode": "select", "hovermode": "closest",
         "legend": {"orientation": "h", "y": -0.18, "font": {"size": sizes.legend}},
-        "margin": {"l": 60, "r": 20, "t": int(2.4 * sizes.title + 10), "b": 60},
+        # no pad: Streamlit's theme pads the plot area by 8 px, which the black background would show as a
+        # frame of "diverged" around the cells
+        "margin": {"l": 60, "r": 20, "t": int(2.4 * sizes.title + 10), "b": 60, "pad": 0},
         "title": {"text": f"{spec.title}: {METRIC_TITLES.get(metric, metric)} after {result.steps_run} steps, "
                           f"{len(result.starts)} start{'s' if len(result.starts) > 1 else ''}"
                           f"<br><sup>black: diverged{' or never reached tol' if metric == 'steps_to_tol' else ''}; "

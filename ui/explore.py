@@ -45,6 +45,7 @@ from figures import comparison_figure
 from figures.explore import (
     AXIS_SYMBOLS,
     METRIC_TITLES,
+    SCORE_TITLES,
     basin_csv,
     basin_figure,
     is_log_axis,
@@ -75,6 +76,11 @@ OTHER_PREFIXES = ("mb_",)  # other parts' own query parameters: kept, never read
 DEFAULT_LANDSCAPE = "himmelblau"  # four minima: the basin map has something to show
 MAX_RESOLUTION, MAX_SWEEP_RESOLUTION, MAX_ZOOMS = 300, 100, 12
 COUPLED_SWEEP_RESOLUTION = 16
+# Coupled optimizers (Newton, L-BFGS, the Armijo line search) step on NumPy one setting at a time: seconds
+# per setting and step of their sweep, measured by `python -m bench.explore --coupled` (README, Explore).
+# The page says what a sweep will take, and opens at the largest grid within COUPLED_OPENING_SECONDS.
+COUPLED_SECONDS = {"newton": 35e-6, "gd_backtracking": 3e-4, "lbfgs": 1e-3}
+COUPLED_OPENING_SECONDS = 2.0
 RATE_MAX_CELLS = 40 * 40  # metric="rate" keeps whole paths: only on small sweeps (memory)
 STATE_KEY = "explore.state"
 OPENED_KEY = "explore.opened"
@@ -145,6 +151,19 @@ def axis_range(optimizer: str, name: str) -> tuple[float, float]:
 
 def axis_values(name: str, low: float, high: float, count: int) -> np.ndarray:
     return np.logspace(math.log10(low), math.log10(high), count) if is_log_axis(name) else np.linspace(low, high, count)
+
+
+def coupled_seconds(optimizer: str, side: int, steps: int) -> float:
+    """About how long a coupled optimizer's side × side sweep of `steps` steps takes (`COUPLED_SECONDS`)."""
+    return COUPLED_SECONDS.get(optimizer, max(COUPLED_SECONDS.values())) * side * side * steps
+
+
+def coupled_opening(optimizer: str, steps: int) -> int:
+    """The settings per axis a coupled optimizer's sweep opens at: the most (4 to 16) within
+    `COUPLED_OPENING_SECONDS`."""
+    fitting = [side for side in range(4, COUPLED_SWEEP_RESOLUTION + 1)
+               if coupled_seconds(optimizer, side, steps) <= COUPLED_OPENING_SECONDS]
+    return max(fitting, default=4)
 
 
 def sweep_ranges(state: ExploreState) -> tuple[float, float, float, float]:
@@ -222,7 +241,7 @@ def from_query(query: Mapping[str, str | list[str]]) -> ExploreState:
     if x_axis not in names or y_axis not in names or x_axis == y_axis:
         if "sweep_x" in changes or "sweep_y" in changes:
             notices.append(f"the sweep's axes {x_axis!r} × {y_axis!r} do not suit {optimizer}: using its defaults")
-        x_axis, y_axis = _default_axes(optimizer)
+        x_axis, y_axis = default_axes(optimizer)
     changes["sweep_x"], changes["sweep_y"] = x_axis, y_axis
     if (text := last("sr")) is not None:
         ranges = _read_ranges(text, x_axis, y_axis)
@@ -249,7 +268,7 @@ def from_query(query: Mapping[str, str | list[str]]) -> ExploreState:
     return replace(DEFAULT, **changes, notices=tuple(notices))
 
 
-def _default_axes(optimizer: str) -> tuple[str, str]:
+def default_axes(optimizer: str) -> tuple[str, str]:
     names = axis_names(optimizer)
     if "lr" in names and "momentum" in names:
         return "lr", "momentum"
@@ -503,7 +522,7 @@ def sweep_part(state: ExploreState, landscape: Landscape) -> ExploreState:
         st.info(f"{get_optimizer(c.optimizer).title} has fewer than two hyperparameters to sweep.")
         return state
     if state.sweep_x not in names or state.sweep_y not in names or state.sweep_x == state.sweep_y:
-        state = replace(state, sweep_x=_default_axes(c.optimizer)[0], sweep_y=_default_axes(c.optimizer)[1],
+        state = replace(state, sweep_x=default_axes(c.optimizer)[0], sweep_y=default_axes(c.optimizer)[1],
                         sweep_ranges=None, zooms=())
     columns = st.columns([1.2, 1.2, 1.4, 1.4], vertical_alignment="bottom")
     _seed("explore.sx", state.sweep_x)
@@ -515,14 +534,17 @@ def sweep_part(state: ExploreState, landscape: Landscape) -> ExploreState:
     y_axis = columns[1].selectbox("Up", others, key="explore.sy", format_func=lambda n: AXIS_SYMBOLS.get(n, n))
     if (x_axis, y_axis) != (state.sweep_x, state.sweep_y):
         state = replace(state, sweep_x=x_axis, sweep_y=y_axis, sweep_ranges=None, zooms=())
-    # Coupled optimizers (Newton, L-BFGS, line search) step on NumPy one setting at a time: a small grid.
-    largest = MAX_SWEEP_RESOLUTION if get_optimizer(c.optimizer).elementwise else COUPLED_SWEEP_RESOLUTION
-    _seed("explore.sres", min(state.sweep_resolution, largest))
+    # Coupled optimizers step on NumPy one setting at a time: a small grid, opened within a couple of seconds.
+    coupled = not get_optimizer(c.optimizer).elementwise
+    largest = COUPLED_SWEEP_RESOLUTION if coupled else MAX_SWEEP_RESOLUTION
+    opening = coupled_opening(c.optimizer, setup.steps) if coupled else largest
+    _seed("explore.sres", state.sweep_resolution if state.sweep_resolution <= largest else opening)
     if st.session_state["explore.sres"] > largest:
-        st.session_state["explore.sres"] = largest
+        st.session_state["explore.sres"] = opening
+    title = get_optimizer(c.optimizer).title
     resolution = columns[2].slider("Settings per axis", 4, largest, key="explore.sres",
-                                   help=None if largest == MAX_SWEEP_RESOLUTION else
-                                   f"at most {largest}: {get_optimizer(c.optimizer).title} runs one setting at a time")
+                                   help=f"at most {largest}: {title} steps on NumPy one setting at a time" if coupled
+                                   else None)
     metrics = [m for m in METRICS if m != "rate" or resolution * resolution <= RATE_MAX_CELLS]
     _seed("explore.metric", state.metric if state.metric in metrics else "final_loss")
     metric = columns[3].selectbox("Colour by", metrics, key="explore.metric", format_func=METRIC_TITLES.get,
@@ -532,6 +554,12 @@ def sweep_part(state: ExploreState, landscape: Landscape) -> ExploreState:
     axes = ((x_axis, tuple(axis_values(x_axis, x0, x1, resolution))),
             (y_axis, tuple(axis_values(y_axis, y0, y1, resolution))))
     starts = _starts(state, landscape)
+    if coupled:
+        st.caption(f"{title} steps on NumPy one setting at a time (the compiled kernel steps elementwise optimizers "
+                   f"only): about {COUPLED_SECONDS.get(c.optimizer, max(COUPLED_SECONDS.values())) * 1e6:.0f} µs per "
+                   f"setting and step on this server, so {resolution} × {resolution} settings × {setup.steps} steps "
+                   f"take about {coupled_seconds(c.optimizer, resolution, setup.steps):.2g} s; at most "
+                   f"{COUPLED_SWEEP_RESOLUTION} × {COUPLED_SWEEP_RESOLUTION}.")
     try:
         with st.spinner(f"Running {resolution * resolution * len(starts):,} settings × starts…"):
             result = _sweep(_landscape_key(landscape), c, axes, starts, setup.steps,
@@ -651,21 +679,22 @@ def _tuning(key: str, optimizer: str, fixed: tuple, starts: tuple, steps: int, l
 
 def tuning_part(state: ExploreState, landscape: Landscape) -> ExploreState:
     setup = state.setup
-    columns = st.columns([2.4, 1.2, 1, 1.4], vertical_alignment="bottom")
+    # The optimizers on a row of their own: beside the grid's controls the chips past the third were cut off.
     _seed("explore.tuned", list(tuned_names(state)))
-    chosen = columns[0].multiselect("Optimizers to tune", [n for n in optimizer_names()
-                                                           if "lr" in get_optimizer(n).defaults],
-                                    key="explore.tuned", format_func=lambda n: get_optimizer(n).title,
-                                    max_selections=compare.MAX_CARDS)
+    chosen = st.multiselect("Optimizers to tune", [n for n in optimizer_names() if "lr" in get_optimizer(n).defaults],
+                            key="explore.tuned", format_func=lambda n: get_optimizer(n).title,
+                            max_selections=compare.MAX_CARDS)
+    columns = st.columns([1.6, 1, 1.6, 1.4], vertical_alignment="bottom")
     decades = [10.0**k for k in range(-6, 3)]
     _seed("explore.lrs", (_nearest(decades, state.lr_range[0]), _nearest(decades, state.lr_range[1])))
-    low, high = columns[1].select_slider("lr grid", decades, key="explore.lrs", format_func=lambda v: f"{v:g}")
+    low, high = columns[0].select_slider("lr grid", decades, key="explore.lrs", format_func=lambda v: f"{v:g}")
     if low >= high:
         low, high = state.lr_range
     _seed("explore.decade", state.per_decade)
-    per_decade = columns[2].number_input("per decade", 1, 10, key="explore.decade")
+    per_decade = columns[1].number_input("per decade", 1, 10, key="explore.decade")
     _seed("explore.score", state.score)
-    score = columns[3].selectbox("Score", list(SCORES), key="explore.score", format_func=SCORES.get)
+    score = columns[2].selectbox("Score", list(SCORES), key="explore.score", format_func=SCORE_TITLES.get,
+                                 help="  \n".join(f"**{SCORE_TITLES[k]}**: {v}" for k, v in SCORES.items()))
     cards = []
     for slot, name in enumerate(chosen):  # an optimizer with a card keeps the card's other settings
         own = next((c for c in setup.cards if c.optimizer == name), None)

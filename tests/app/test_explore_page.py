@@ -245,3 +245,18 @@ def test_every_sweep_axis_opens_on_a_range_the_optimizer_accepts(optimizer):
                 assert not explore.is_log_axis(name) or values[0] > 0, name
             result = sweep("quadratic", optimizer, [(-1.0, 1.0)], 1, axes, backend="numpy")
             assert result.grid.shape == (2, 2)
+
+
+def test_a_coupled_optimizers_sweep_opens_small_and_says_what_it_costs():
+    steps = 40
+    at = explore_page({"part": "sweep", "landscape": "himmelblau", "opt": "lbfgs", "steps": str(steps)})
+    side = explore.coupled_opening("lbfgs", steps)
+    assert 4 <= side < explore.COUPLED_SWEEP_RESOLUTION  # L-BFGS is the slowest: its default grid is smaller
+    assert explore.coupled_seconds("lbfgs", side, steps) <= explore.COUPLED_OPENING_SECONDS
+    assert at.slider(key="explore.sres").value == side and at.slider(key="explore.sres").max == 16
+    (heatmap,) = [f for f in figures(at) if f["data"][0]["type"] == "heatmap"]
+    assert len(decoded(heatmap["data"][0]["x"])) == side
+    (said,) = [c.value for c in at.caption if "one setting at a time" in c.value]
+    assert f"{side} × {side} settings × {steps} steps take about" in said
+    newton = explore_page({"part": "sweep", "landscape": "himmelblau", "opt": "newton", "sres": "12", "steps": "20"})
+    assert newton.slider(key="explore.sres").value == 12  # a grid the link asks for, within 16, is kept

@@ -193,3 +193,11 @@ def test_the_picked_start_is_ringed_on_the_map():
 
     assert [(r["x"][0], r["y"][0]) for r in rings(start)] == [start]
     assert not rings((99.0, 0.0))  # outside the view: no ring
+
+
+def test_every_metric_and_score_has_a_short_title_for_the_page():
+    from explore import METRICS, SCORES
+    from figures.explore import METRIC_TITLES, SCORE_TITLES
+
+    assert set(METRIC_TITLES) == set(METRICS) and set(SCORE_TITLES) == set(SCORES)
+    assert all(len(title) <= 30 for title in (*METRIC_TITLES.values(), *SCORE_TITLES.values()))
