@@ -407,11 +407,14 @@ class Plan:
     ``variant_rows[row_of_group[g], t]`` is the variant of group g's step t; row `steps`
     repeats the last step (the kernel's final check runs that program without applying it;
     with no steps, a step at lr 0 is traced for the purpose). ``init_table (G, slots)``,
-    ``init_variant (G,)``.
+    ``init_variant (G,)``. Group g steps at rates ``lrs[rate_of_group[g]]`` (R, T): each distinct
+    base lr's schedule once (by default one row per group).
     """
 
-    def __init__(self, spec, groups: list[dict[str, Any]], lrs: np.ndarray) -> None:
-        count, steps = lrs.shape
+    def __init__(self, spec, groups: list[dict[str, Any]], lrs: np.ndarray,
+                 rate_of_group: np.ndarray | None = None) -> None:
+        count, steps = len(groups), lrs.shape[1]
+        self.rate_of_group = np.arange(count) if rate_of_group is None else np.asarray(rate_of_group)
         build = spec.build
         self.init_programs: list[tuple] = []
         self.programs: list[tuple] = []
@@ -476,15 +479,14 @@ class Plan:
                 self.init_table[where, k] = value.values if type(value) is Many else value
         self._lay_out(entries, count, steps + 1)
 
-    @staticmethod
-    def _rate(part: _Settings, lrs: np.ndarray, t: int, uniform: np.ndarray, constant: bool):
+    def _rate(self, part: _Settings, lrs: np.ndarray, t: int, uniform: np.ndarray, constant: bool):
         if uniform[t]:
             return float(lrs[0, t])
         if constant:  # one Many for every step: the constants table sees it is per group only
             if part.lr_cache is None:
-                part.lr_cache = _subset(Many(lrs[:, 0]), part.groups)
+                part.lr_cache = _subset(Many(lrs[self.rate_of_group, 0]), part.groups)
             return part.lr_cache
-        return _subset(Many(lrs[:, t]), part.groups)
+        return _subset(Many(lrs[self.rate_of_group, t]), part.groups)
 
     def _lay_out(self, entries: dict, count: int, rows: int) -> None:
         variants = max(len(self.programs), 1)
@@ -550,8 +552,8 @@ _PLANS: OrderedDict[tuple, Plan] = OrderedDict()
 PLANS_KEPT = 32
 
 
-def plan_for(spec, groups: list[dict[str, Any]], lrs: np.ndarray) -> Plan:
-    """The Plan of `spec` with these settings and rates, traced once and kept (the last
+def plan_for(spec, groups: list[dict[str, Any]], lrs: np.ndarray, rate_of_group: np.ndarray | None = None) -> Plan:
+    """The Plan of `spec` with these settings and rates (`Plan`), traced once and kept (the last
     PLANS_KEPT): tracing costs ≈ 30 µs per step (all settings at once), the kernel ≈ 5 ns per
     start-step."""
     digest = hashlib.blake2b(repr(groups).encode() if len(groups) < 64 else _settings_bytes(groups))
@@ -559,13 +561,15 @@ def plan_for(spec, groups: list[dict[str, Any]], lrs: np.ndarray) -> Plan:
     steady = lrs.shape[1] > 0 and bool((lrs == lrs[:, :1]).all())
     digest.update(b"steady" if steady else b"all")
     digest.update(np.ascontiguousarray(lrs[:, 0] if steady else lrs).data)
-    key = (spec.name, lrs.shape, digest.hexdigest())
+    rows = np.arange(len(groups)) if rate_of_group is None else rate_of_group
+    digest.update(np.ascontiguousarray(rows, dtype=np.int64).data)
+    key = (spec.name, len(groups), lrs.shape, digest.hexdigest())
     with _LOCK:
         plan = _PLANS.get(key)
         if plan is not None:
             _PLANS.move_to_end(key)
             return plan
-    plan = Plan(spec, groups, lrs)
+    plan = Plan(spec, groups, lrs, rate_of_group)
     with _LOCK:
         _PLANS[key] = plan
         while len(_PLANS) > PLANS_KEPT:

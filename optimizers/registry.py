@@ -217,13 +217,25 @@ class Optimizer:
                 spec.check_number(number)  # raises, with the message validate gives
         first = self.validate(**_put(dict(template), varying, rows[0]))
         spanning = [c for c in self.constraints if {n for n, _ in varying} & set(c.names)]
-        settings = [first]
-        for row in rows[1:]:
-            values = _put(dict(first), varying, row)
-            for constraint in spanning:
-                constraint.check(values)
-            settings.append(values)
-        return settings
+        if spanning:  # each distinct combination of the numbers they read, checked once, in row order
+            reads = [k for k, (name, _) in enumerate(varying) if any(name in c.names for c in spanning)]
+            seen = {tuple(rows[0][k] for k in reads)}
+            for row in rows[1:]:
+                combination = tuple(row[k] for k in reads)
+                if combination not in seen:
+                    seen.add(combination)
+                    values = _put(dict(first), varying, row)
+                    for constraint in spanning:
+                        constraint.check(values)
+        if all(element < 0 for _, element in varying):  # floats only: no pair to rebuild per row
+            names = [name for name, _ in varying]
+            settings = [first]
+            for row in rows[1:]:
+                values = first.copy()
+                values.update(zip(names, row, strict=True))
+                settings.append(values)
+            return settings
+        return [first, *(_put(dict(first), varying, row) for row in rows[1:])]
 
     def equations_for(self, hyperparameters: Mapping[str, Any] | None = None) -> list[str]:
         r"""The LaTeX lines of the update these settings use, in order (defaults fill the rest).

@@ -192,11 +192,12 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
     every = int(every)
     if backend not in BACKENDS:
         raise HyperparameterError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    base_lrs, lr_of_group = np.unique([g["lr"] for g in groups], return_inverse=True)  # each base lr once
-    group_lrs = np.stack([learning_rates(r, steps, schedule) for r in base_lrs.tolist()])
-    group_lrs = group_lrs.reshape(len(base_lrs), steps)
-    group_lrs = group_lrs if len(groups) == 1 else group_lrs[lr_of_group.reshape(-1)]
-    lrs = group_lrs[0] if len(groups) == 1 else group_lrs[group_of_start]
+    # Each base lr's schedule once: group g steps at rates[rate_of_group[g]] (a sweep's 10,000
+    # settings may share 100 lrs: (G, T) rows would be 40 MB to gather and compare).
+    base_lrs, rate_of_group = np.unique([g["lr"] for g in groups], return_inverse=True)
+    rate_of_group = rate_of_group.reshape(-1)
+    rates = np.stack([learning_rates(r, steps, schedule) for r in base_lrs.tolist()]).reshape(len(base_lrs), steps)
+    lrs = rates[0] if len(groups) == 1 else rates[rate_of_group[group_of_start]]
     rng = np.random.default_rng(seed)
     extra = {"landscape": land} if spec.needs_landscape else {}
     n = len(start_points)
@@ -209,8 +210,8 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
     if backend != "numpy" and spec.elementwise and not minibatch:
         large = n * max(steps, 1) >= AUTO_MIN_WORK
         now = len(groups) * max(steps, 1) >= AUTO_COMPILE_NOW_SETTING_STEPS
-        kernel, plan, mixed = _compiled_kernel(land, spec, groups, group_lrs, group_of_start, record, noise > 0,
-                                               tol is not None, backend, large, now)
+        kernel, plan, mixed = _compiled_kernel(land, spec, groups, rates, rate_of_group, group_of_start, record,
+                                               noise > 0, tol is not None, backend, large, now)
     if kernel is not None:
         trace = compiled.run_kernel(kernel, plan, start_points, group_of_start, steps, noise, rng,
                                     record, tol, every, mixed=mixed)
@@ -225,23 +226,24 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
     else:
         rules = [spec.build(numpy_ops, **g, **extra) for g in groups]
         seen = land if batches is None else land.batch_view(batches)
-        trace = _run_batch(seen, rules, group_of_start, start_points, group_lrs, noise, rng, record, tol, every)
+        trace = _run_batch(seen, rules, group_of_start, start_points, rates[rate_of_group], noise, rng, record, tol,
+                           every)
         used = "numpy"
     return Run(landscape=land, optimizer=spec.name, hyperparameters=values, schedule=schedule,
                noise=noise, seed=int(seed), starts=start_points, lrs=lrs, every=every, backend=used,
                batch_size=batch_size, shuffle=bool(shuffle) if minibatch else False, batches=batches, **trace)
 
 
-def _compiled_kernel(land: Landscape, spec: Optimizer, groups: list[dict[str, Any]], group_lrs: np.ndarray,
-                     group_of_start: np.ndarray, record: str, noisy: bool, converges: bool, backend: str,
-                     large: bool, now: bool = False):
+def _compiled_kernel(land: Landscape, spec: Optimizer, groups: list[dict[str, Any]], rates: np.ndarray,
+                     rate_of_group: np.ndarray, group_of_start: np.ndarray, record: str, noisy: bool,
+                     converges: bool, backend: str, large: bool, now: bool = False):
     """(kernel, plan, mixed) for the compiled path, or (None, None, False) to take the NumPy path;
     `now`: `auto` compiles (if need be) before running, the NumPy path being slower than the
     compiler; `mixed`: the kernel's blocks hold several settings (`compiled.mixes`)."""
     if backend == "auto" and not large and not now:
         return None, None, False
     try:
-        plan = compiled.plan_for(spec, groups, group_lrs)
+        plan = compiled.plan_for(spec, groups, rates, rate_of_group)
         mixed = compiled.mixes(plan, group_of_start)
         source = compiled.kernel_source(land, plan, record, noisy, converges, mixed)
     except (compiled.NotTraceable, TypeError, ValueError, ArithmeticError):
