@@ -52,12 +52,12 @@ import numpy as np
 def floor(values, steps, scale):
     """Only the divider's work of an Adam step on one 2-D start: per coordinate
     m / (sqrt(v) / c + eps) is 2 divisions and 1 root, so 4 divisions + 2 roots per
-    trajectory-step, in the kernel's layout (blocks of 256, block-local arrays)."""
+    trajectory-step, in the kernel's layout (blocks of 128, block-local arrays)."""
     n = values.shape[1]
-    a = np.empty(256)
-    b = np.empty(256)
-    for lo in range(0, n, 256):
-        hi = min(lo + 256, n)
+    a = np.empty(128)
+    b = np.empty(128)
+    for lo in range(0, n, 128):
+        hi = min(lo + 128, n)
         for j in range(hi - lo):
             a[j] = values[0, lo + j]
             b[j] = values[1, lo + j]
