@@ -149,3 +149,18 @@ def test_only_sweeps_of_few_starts_per_setting_share_blocks_across_settings():
     four = compiled.plan_for(adam, settings, np.repeat([[0.01], [0.02], [0.03], [0.04]], 5, axis=1))
     assert not compiled.mixes(four, np.repeat(np.arange(4), 1000))  # 32 full blocks either way
     assert compiled.mixes(four, np.repeat(np.arange(4), 10))  # 4 blocks of 10 starts, or one of 40
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_starts_share_a_setting_exactly_when_their_values_have_the_same_bits(seed):
+    """Each start's setting is the distinct row of its values, told apart bit by bit: −0.0 is
+    not 0.0; every row maps back to its own values."""
+    from optimizers.simulate import _unique_rows
+
+    rng = np.random.default_rng(seed)
+    pool = np.array([0.0, -0.0, 1e-3, 0.5, 0.5, np.nan, np.inf, -1.0, 2.0, 1e-300])
+    columns = rng.choice(pool, size=(400, 1 + seed % 3))
+    rows, groups = _unique_rows(columns)
+    bits = columns.view(np.int64)
+    np.testing.assert_array_equal(rows[groups].view(np.int64), bits)  # each start gets its own bits back
+    assert len(rows) == len({tuple(row) for row in bits.tolist()})  # and no two rows share them
