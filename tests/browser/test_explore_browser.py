@@ -112,6 +112,8 @@ def test_a_click_on_a_cell_offers_that_start_on_compare_and_lecture_with_the_sam
     ("sweep", "/explore?part=sweep&landscape=quadratic&sres=40", ".js-plotly-plot .heatmaplayer"),
     ("tuning", "/explore?part=tuning&landscape=rosenbrock&steps=300", ".js-plotly-plot .scatterlayer"),
     ("schedules", "/explore?part=schedules&landscape=rosenbrock", ".js-plotly-plot .scatterlayer"),
+    ("sweep-newton", "/explore?part=sweep&landscape=himmelblau&opt=newton&steps=60", ".js-plotly-plot .heatmaplayer"),
+    ("minibatch", "/explore?part=minibatch", ".js-plotly-plot .scatterlayer"),
 ])
 def test_each_part_draws_at_projector_and_laptop_sizes(new_page, app_url, artifacts, name, path, selector, size):
     page = new_page()
@@ -120,6 +122,14 @@ def test_each_part_draws_at_projector_and_laptop_sizes(new_page, app_url, artifa
     page.wait_for_timeout(1000)
     page.screenshot(path=str(artifacts / f"explore-{name}-{size[0]}x{size[1]}.png"))
     assert page.locator(selector).count() >= 1
+    overflow = page.evaluate("() => { const main = document.querySelector('[data-testid=stMain]');"
+                             " return main.scrollWidth - main.clientWidth; }")
+    assert overflow <= 0, f"the page is {overflow} px wider than the window: something is cut off"
+    # a multiselect's chips (data-tag) past the right of their box are hidden: seen on Fair tuning, 11-225 px
+    tags = page.evaluate("""() => [...document.querySelectorAll('[data-testid=stMultiSelectTagsContainer]')]
+        .flatMap(box => [...box.querySelectorAll('[data-tag]')]
+            .map(tag => tag.getBoundingClientRect().right - box.getBoundingClientRect().right))""")
+    assert all(past <= 0 for past in tags), f"a chosen entry is cut off at the right of its box: {tags}"
 
 
 def test_a_box_dragged_on_the_sweep_recomputes_at_its_ranges_and_backs_out(page, app_url):
