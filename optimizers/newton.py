@@ -41,4 +41,5 @@ register(Optimizer(
             "point of zero gradient — saddles included.",
     elementwise=False,
     needs_landscape=True,
+    per_start_arrays=True,  # arithmetic only: lr and damping broadcast over the starts
 ))

@@ -188,6 +188,9 @@ class Optimizer:
     summary: str = ""
     elementwise: bool = True       # False: coordinates are coupled (Newton), NumPy path only
     needs_landscape: bool = False  # build() also receives `landscape=` (for the Hessian)
+    # build() takes any float hyperparameter as an (N,) array, one value per start, and update()
+    # an (N,) lr: the NumPy path steps a sweep's starts in one batch, not one setting at a time
+    per_start_arrays: bool = False
     constraints: tuple[Constraint, ...] = ()
     state_labels: dict[str, str] = field(default_factory=dict)  # state key -> LaTeX symbol
 

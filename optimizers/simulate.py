@@ -224,10 +224,15 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
             trace["points"], trace["losses"] = trace["points"][:, kept], trace["losses"][:, kept]
         used = "numpy"
     else:
-        rules = [spec.build(numpy_ops, **g, **extra) for g in groups]
         seen = land if batches is None else land.batch_view(batches)
-        trace = _run_batch(seen, rules, group_of_start, start_points, rates[rate_of_group], noise, rng, record, tol,
-                           every)
+        if spec.per_start_arrays and len(groups) > 1:  # one rule for every start, its values per start
+            rule = spec.build(numpy_ops, **_setting_per_start(groups, group_of_start), **extra)
+            trace = _run_batch(seen, [rule], np.zeros(n, dtype=np.int64), start_points, [lrs.T], noise, rng, record,
+                               tol, every)
+        else:
+            rules = [spec.build(numpy_ops, **g, **extra) for g in groups]
+            trace = _run_batch(seen, rules, group_of_start, start_points, rates[rate_of_group], noise, rng, record,
+                               tol, every)
         used = "numpy"
     return Run(landscape=land, optimizer=spec.name, hyperparameters=values, schedule=schedule,
                noise=noise, seed=int(seed), starts=start_points, lrs=lrs, every=every, backend=used,
@@ -294,6 +299,21 @@ def _per_start(spec: Optimizer, given: dict[str, Any], n: int):
     return settings, group_of_start.reshape(-1).astype(np.int64), values
 
 
+def _setting_per_start(groups: list[dict[str, Any]], group_of_start: np.ndarray) -> dict[str, Any]:
+    """One setting for every start: a value the groups share as is, an (N,) array (each start's
+    own group's value) where they differ (`Optimizer.per_start_arrays`)."""
+    setting = {}
+    for name, value in groups[0].items():
+        column = [g[name] for g in groups]
+        if all(v == value for v in column):
+            setting[name] = value
+        elif all(type(v) is float for v in column):
+            setting[name] = np.array(column)[group_of_start]
+        else:
+            raise TypeError(f"{name}: only float hyperparameters may be arrays per start")
+    return setting
+
+
 def _unique_rows(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of `columns` (N, K) and each row's index among them, rows told apart by
     their bits: a start given −0.0 runs with −0.0, not with a 0.0 it was grouped with (as
@@ -342,12 +362,14 @@ def _run_batch(land: Landscape, rules: list[Rule], group_of_start: np.ndarray, s
     not finite diverged at step t and goes back to θ_{t−1}), ∇f moves it on.
     """
     n = len(starts)
-    steps = lrs.shape[1]
+    steps = len(lrs[0])
     keep_path, keep_all = record != "final", record == "full"
     watch = _Watch(n, tol)
     param = previous = np.ascontiguousarray(starts.T)
     columns = [None] if len(rules) == 1 else [np.flatnonzero(group_of_start == g) for g in range(len(rules))]
-    groups = [(rule, where, rates.tolist()) for rule, where, rates in zip(rules, columns, lrs, strict=True)]
+    # a group's rates: floats (T,), or (T, N) rows of one lr per start (`per_start_arrays`)
+    groups = [(rule, where, rates.tolist() if rates.ndim == 1 else list(rates))
+              for rule, where, rates in zip(rules, columns, lrs, strict=True)]
     group_states = [rule.init(param if where is None else param[:, where]) for rule, where, _ in groups]
     path, grads, states, losses = [param], [], [], []
 

@@ -3,6 +3,8 @@ call, and that call equals N separate calls bit for bit, on both backends."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -164,3 +166,17 @@ def test_starts_share_a_setting_exactly_when_their_values_have_the_same_bits(see
     bits = columns.view(np.int64)
     np.testing.assert_array_equal(rows[groups].view(np.int64), bits)  # each start gets its own bits back
     assert len(rows) == len({tuple(row) for row in bits.tolist()})  # and no two rows share them
+
+
+@pytest.mark.parametrize("schedule", [None, {"name": "StepLR", "step_size": 10, "gamma": 0.5}])
+def test_newton_steps_a_sweep_in_one_batch_equal_to_separate_calls(monkeypatch, schedule):
+    """Newton's rule takes per-start arrays (`per_start_arrays`): the NumPy path builds it once
+    for every start, and each start still moves as it would alone (the float path)."""
+    module = sys.modules["optimizers.simulate"]  # the module (the package exports the function)
+    batched = []
+    one_setting = module._setting_per_start
+    monkeypatch.setattr(module, "_setting_per_start", lambda *a: batched.append(1) or one_setting(*a))
+    per_start = {"lr": np.array([1.0, 0.5, 0.25, 1.0, 0.8, 0.1]), "damping": np.array([0.0, 1.0, 0.1, 10.0, 0.0, 2.0])}
+    sweep = simulate(LAND, "newton", STARTS, 40, schedule=schedule, record="path", **per_start)
+    assert sweep.backend == "numpy" and batched == [1]
+    assert_rows_equal(sweep, separate_calls("newton", 40, per_start, schedule=schedule, record="path"))
