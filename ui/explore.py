@@ -77,9 +77,11 @@ DEFAULT_LANDSCAPE = "himmelblau"  # four minima: the basin map has something to 
 MAX_RESOLUTION, MAX_SWEEP_RESOLUTION, MAX_ZOOMS = 300, 100, 12
 COUPLED_SWEEP_RESOLUTION = 16
 # Coupled optimizers (Newton, L-BFGS, the Armijo line search) step on NumPy one setting at a time: seconds
-# per setting and step of their sweep, measured by `python -m bench.explore --coupled` (README, Explore).
-# The page says what a sweep will take, and opens at the largest grid within COUPLED_OPENING_SECONDS.
-COUPLED_SECONDS = {"newton": 35e-6, "gd_backtracking": 3e-4, "lbfgs": 1e-3}
+# per setting and step of their sweep, measured by `python -m bench.explore --coupled` (README, Explore; on
+# 2 shared cores at a load of 6-7, about twice a quiet machine's). The page says what a sweep will take, and
+# opens at the largest grid within COUPLED_OPENING_SECONDS. Stepping all settings as one batch would take
+# the cap away (the engine's change the README describes).
+COUPLED_SECONDS = {"newton": 45e-6, "gd_backtracking": 2e-4, "lbfgs": 1.5e-3}
 COUPLED_OPENING_SECONDS = 2.0
 RATE_MAX_CELLS = 40 * 40  # metric="rate" keeps whole paths: only on small sweeps (memory)
 STATE_KEY = "explore.state"
