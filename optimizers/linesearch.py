@@ -185,14 +185,15 @@ def strong_wolfe(evaluate: Evaluate, t: np.ndarray, d: np.ndarray, f: np.ndarray
 
 # -- gradient descent with Armijo backtracking ------------------------------------------------------
 
-def armijo_backtracking(evaluate: Evaluate, f: np.ndarray, slope: np.ndarray, lr: float, beta: float,
-                        c: float, max_backtracks: int) -> tuple[np.ndarray, np.ndarray]:
+def armijo_backtracking(evaluate: Evaluate, f: np.ndarray, slope: np.ndarray, lr, beta, c,
+                        max_backtracks: int) -> tuple[np.ndarray, np.ndarray]:
     """The first t in lr, lr·β, lr·β², … with f(x + td) ≤ f + c·t·slope (slope = ∇fᵀd < 0),
     checking at most `max_backtracks` of them; lr·β^max_backtracks, unchecked, if none passes.
+    lr, β and c are numbers or (N,) arrays, one per start.
 
     Returns (t (N,), evaluations (N,)).
     """
-    t = np.full(len(f), float(lr))
+    t = np.array(np.broadcast_to(np.asarray(lr, dtype=float), len(f)))
     evaluations = np.zeros(len(f), dtype=int)
     searching = np.ones(len(f), dtype=bool)
     for _ in range(max_backtracks):
@@ -255,5 +256,6 @@ register(Optimizer(
             "torch.optim has no such optimizer.",
     elementwise=False,
     needs_landscape=True,
+    per_start_arrays=True,  # lr, β and c broadcast over the starts (each start searches on its own)
     state_labels=LINE_SEARCH_LABELS,
 ))

@@ -168,15 +168,27 @@ def test_starts_share_a_setting_exactly_when_their_values_have_the_same_bits(see
     assert len(rows) == len({tuple(row) for row in bits.tolist()})  # and no two rows share them
 
 
+COUPLED_SWEEPS = [("newton", {"lr": np.array([1.0, 0.5, 0.25, 1.0, 0.8, 0.1]),
+                               "damping": np.array([0.0, 1.0, 0.1, 10.0, 0.0, 2.0])}),
+                  ("gd_backtracking", {"lr": np.array([1.0, 0.5, 0.02, 1.0, 3.0, 0.1]),
+                                       "beta": np.array([0.5, 0.9, 0.5, 0.1, 0.7, 0.5]),
+                                       "c": np.array([1e-4, 0.3, 1e-4, 0.5, 1e-2, 1e-4])})]
+
+
 @pytest.mark.parametrize("schedule", [None, {"name": "StepLR", "step_size": 10, "gamma": 0.5}])
-def test_newton_steps_a_sweep_in_one_batch_equal_to_separate_calls(monkeypatch, schedule):
-    """Newton's rule takes per-start arrays (`per_start_arrays`): the NumPy path builds it once
-    for every start, and each start still moves as it would alone (the float path)."""
+@pytest.mark.parametrize(("name", "per_start"), COUPLED_SWEEPS, ids=[case[0] for case in COUPLED_SWEEPS])
+def test_a_coupled_sweep_steps_in_one_batch_equal_to_separate_calls(monkeypatch, schedule, name, per_start):
+    """Newton's and the Armijo search's rules take per-start arrays (`per_start_arrays`): the
+    NumPy path builds one for every start, and each start still moves as it would alone, its
+    line search's record included."""
     module = sys.modules["optimizers.simulate"]  # the module (the package exports the function)
     batched = []
     one_setting = module._setting_per_start
     monkeypatch.setattr(module, "_setting_per_start", lambda *a: batched.append(1) or one_setting(*a))
-    per_start = {"lr": np.array([1.0, 0.5, 0.25, 1.0, 0.8, 0.1]), "damping": np.array([0.0, 1.0, 0.1, 10.0, 0.0, 2.0])}
-    sweep = simulate(LAND, "newton", STARTS, 40, schedule=schedule, record="path", **per_start)
+    sweep = simulate(LAND, name, STARTS, 40, schedule=schedule, record="full", **per_start)
     assert sweep.backend == "numpy" and batched == [1]
-    assert_rows_equal(sweep, separate_calls("newton", 40, per_start, schedule=schedule, record="path"))
+    runs = separate_calls(name, 40, per_start, schedule=schedule, record="full")
+    assert_rows_equal(sweep, runs)
+    for j, alone in enumerate(runs):
+        for key, value in alone.states.items():
+            np.testing.assert_array_equal(sweep.states[key][j], value[0], err_msg=key)
