@@ -233,6 +233,7 @@ register(Optimizer(
     summary="A quasi-Newton method: builds curvature from the last m gradient changes, so it "
             "takes Newton-like steps without a Hessian.",
     elementwise=False,
+    per_start_arrays=True,  # lr and the tolerances broadcast over the starts (each start's branch is a mask)
     needs_landscape=True,
     state_labels={"direction": r"d_t", "step_length": r"\alpha_t", "line_search_evaluations": r"n_{\mathrm{eval}}",
                   "memory": r"|\mathcal{M}_t|", "s": r"s_{t-1}", "y": r"y_{t-1}"},

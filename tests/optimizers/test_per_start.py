@@ -172,11 +172,17 @@ COUPLED_SWEEPS = [("newton", {"lr": np.array([1.0, 0.5, 0.25, 1.0, 0.8, 0.1]),
                                "damping": np.array([0.0, 1.0, 0.1, 10.0, 0.0, 2.0])}),
                   ("gd_backtracking", {"lr": np.array([1.0, 0.5, 0.02, 1.0, 3.0, 0.1]),
                                        "beta": np.array([0.5, 0.9, 0.5, 0.1, 0.7, 0.5]),
-                                       "c": np.array([1e-4, 0.3, 1e-4, 0.5, 1e-2, 1e-4])})]
+                                       "c": np.array([1e-4, 0.3, 1e-4, 0.5, 1e-2, 1e-4])}),
+                  ("lbfgs", {"lr": np.array([1.0, 0.5, 0.1, 1.0, 0.8, 1.0]),
+                             "tolerance_grad": np.array([1e-7, 1e-3, 1e-7, 1e-1, 0.0, 1e-5]),
+                             "tolerance_change": np.array([1e-9, 1e-4, 1e-9, 1e-2, 0.0, 1e-6])}),
+                  ("lbfgs", {"line_search_fn": "strong_wolfe", "lr": np.array([1.0, 0.5, 0.1, 1.0, 0.8, 1.0]),
+                             "tolerance_change": np.array([1e-9, 1e-4, 1e-9, 1e-2, 0.0, 1e-6])})]
 
 
 @pytest.mark.parametrize("schedule", [None, {"name": "StepLR", "step_size": 10, "gamma": 0.5}])
-@pytest.mark.parametrize(("name", "per_start"), COUPLED_SWEEPS, ids=[case[0] for case in COUPLED_SWEEPS])
+@pytest.mark.parametrize(("name", "per_start"), COUPLED_SWEEPS,
+                         ids=["newton", "gd_backtracking", "lbfgs", "lbfgs-strong-wolfe"])
 def test_a_coupled_sweep_steps_in_one_batch_equal_to_separate_calls(monkeypatch, schedule, name, per_start):
     """Newton's and the Armijo search's rules take per-start arrays (`per_start_arrays`): the
     NumPy path builds one for every start, and each start still moves as it would alone, its
@@ -185,9 +191,11 @@ def test_a_coupled_sweep_steps_in_one_batch_equal_to_separate_calls(monkeypatch,
     batched = []
     one_setting = module._setting_per_start
     monkeypatch.setattr(module, "_setting_per_start", lambda *a: batched.append(1) or one_setting(*a))
-    sweep = simulate(LAND, name, STARTS, 40, schedule=schedule, record="full", **per_start)
+    per_start = dict(per_start)
+    fixed = {key: per_start.pop(key) for key in [k for k, v in per_start.items() if not isinstance(v, np.ndarray)]}
+    sweep = simulate(LAND, name, STARTS, 40, schedule=schedule, record="full", **per_start, **fixed)
     assert sweep.backend == "numpy" and batched == [1]
-    runs = separate_calls(name, 40, per_start, schedule=schedule, record="full")
+    runs = separate_calls(name, 40, per_start, schedule=schedule, record="full", **fixed)
     assert_rows_equal(sweep, runs)
     for j, alone in enumerate(runs):
         for key, value in alone.states.items():
