@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--numpy", action="store_true", help="also time the NumPy backend (the sweep: ~40 s)")
     parser.add_argument("--coupled", action="store_true",
-                        help="only the coupled optimizers' sweeps as the page opens them (~1 min)")
+                        help="only the coupled optimizers' sweeps as the page opens them (~15 s)")
     options = parser.parse_args()
     if options.coupled:
         coupled_sweeps()
@@ -134,10 +134,11 @@ def sweep_figure_size(result, rounds: int) -> None:
           f"({size / result.grid.size:.0f} B a cell), build {build * 1e3:.1f} ms, JSON {serialize * 1e3:.1f} ms")
 
 
-def coupled_sweeps(sides=(4, 8, 16)) -> None:
-    """Newton, L-BFGS and the Armijo line search step on NumPy, one setting at a time: their sweep as the
-    Explore page opens it (Himmelblau's starts and budget, the optimizer's default axes over their opening
-    ranges) at a few sizes, and its cost per setting and step (`ui.explore.COUPLED_SECONDS`)."""
+def coupled_sweeps(sides=(16, 50, 100)) -> None:
+    """Newton, L-BFGS and the Armijo line search step on NumPy, every setting in one batch (their rules
+    take per-start arrays): their sweep as the Explore page opens it (Himmelblau's starts and budget, the
+    optimizer's default axes over their opening ranges) at a few sizes, and its cost per setting and step
+    at the largest (`ui.explore.COUPLED_SECONDS`)."""
     from optimizers import get_optimizer, optimizer_names
     from ui.explore import DEFAULT, axis_range, axis_values, default_axes
 
@@ -153,7 +154,7 @@ def coupled_sweeps(sides=(4, 8, 16)) -> None:
             seconds.append(timed(lambda axes=axes, name=name: sweep(land, name, starts, steps, axes))[0])
         each = seconds[-1] / (sides[-1] ** 2 * steps)
         print(f"| {name}: {' × '.join(names)} | " + " | ".join(f"{s:.2f}" for s in seconds)
-              + f" | {each * 1e6:.0f} µs |")
+              + f" | {each * 1e6:.2g} µs |")
 
 
 if __name__ == "__main__":

@@ -75,13 +75,12 @@ OWN_SETUP = {"minibatch"}  # parts with a landscape and settings of their own (n
 OTHER_PREFIXES = ("mb_",)  # other parts' own query parameters: kept, never read here
 DEFAULT_LANDSCAPE = "himmelblau"  # four minima: the basin map has something to show
 MAX_RESOLUTION, MAX_SWEEP_RESOLUTION, MAX_ZOOMS = 300, 100, 12
-COUPLED_SWEEP_RESOLUTION = 16
-# Coupled optimizers (Newton, L-BFGS, the Armijo line search) step on NumPy one setting at a time: seconds
-# per setting and step of their sweep, measured by `python -m bench.explore --coupled` (README, Explore; on
-# 2 shared cores at a load of 6-7, about twice a quiet machine's). The page says what a sweep will take, and
-# opens at the largest grid within COUPLED_OPENING_SECONDS. Stepping all settings as one batch would take
-# the cap away (the engine's change the README describes).
-COUPLED_SECONDS = {"newton": 45e-6, "gd_backtracking": 2e-4, "lbfgs": 1.5e-3}
+# Coupled optimizers (Newton, L-BFGS, the Armijo line search) step on NumPy, every setting in one batch (their
+# rules take per-start arrays; the compiled kernel steps elementwise optimizers only): seconds per setting and
+# step of a 100 × 100 sweep, measured by `python -m bench.explore --coupled` (README, Explore; load 3 on 2
+# shared cores, rounded up). The page says what a sweep will take, and opens at the largest grid within
+# COUPLED_OPENING_SECONDS.
+COUPLED_SECONDS = {"newton": 2e-7, "gd_backtracking": 1e-6, "lbfgs": 5e-6}
 COUPLED_OPENING_SECONDS = 2.0
 RATE_MAX_CELLS = 40 * 40  # metric="rate" keeps whole paths: only on small sweeps (memory)
 STATE_KEY = "explore.state"
@@ -161,9 +160,9 @@ def coupled_seconds(optimizer: str, side: int, steps: int) -> float:
 
 
 def coupled_opening(optimizer: str, steps: int) -> int:
-    """The settings per axis a coupled optimizer's sweep opens at: the most (4 to 16) within
-    `COUPLED_OPENING_SECONDS`."""
-    fitting = [side for side in range(4, COUPLED_SWEEP_RESOLUTION + 1)
+    """The settings per axis a coupled optimizer's sweep opens at: the most (4 to the page's
+    largest) within `COUPLED_OPENING_SECONDS`."""
+    fitting = [side for side in range(4, MAX_SWEEP_RESOLUTION + 1)
                if coupled_seconds(optimizer, side, steps) <= COUPLED_OPENING_SECONDS]
     return max(fitting, default=4)
 
@@ -536,17 +535,20 @@ def sweep_part(state: ExploreState, landscape: Landscape) -> ExploreState:
     y_axis = columns[1].selectbox("Up", others, key="explore.sy", format_func=lambda n: AXIS_SYMBOLS.get(n, n))
     if (x_axis, y_axis) != (state.sweep_x, state.sweep_y):
         state = replace(state, sweep_x=x_axis, sweep_y=y_axis, sweep_ranges=None, zooms=())
-    # Coupled optimizers step on NumPy one setting at a time: a small grid, opened within a couple of seconds.
+    # Coupled optimizers step on NumPy: their grid opens at what takes a couple of seconds.
     coupled = not get_optimizer(c.optimizer).elementwise
-    largest = COUPLED_SWEEP_RESOLUTION if coupled else MAX_SWEEP_RESOLUTION
+    largest = MAX_SWEEP_RESOLUTION
     opening = coupled_opening(c.optimizer, setup.steps) if coupled else largest
-    _seed("explore.sres", state.sweep_resolution if state.sweep_resolution <= largest else opening)
-    if st.session_state["explore.sres"] > largest:
+    # A coupled optimizer opens at `opening` unless the link asks for a grid; so does switching to one.
+    asked = state.sweep_resolution != DEFAULT.sweep_resolution
+    _seed("explore.sres", opening if coupled and not asked else state.sweep_resolution)
+    if st.session_state.get("explore.sres_of") not in (None, c.optimizer) and coupled:
         st.session_state["explore.sres"] = opening
+    st.session_state["explore.sres_of"] = c.optimizer
     title = get_optimizer(c.optimizer).title
     resolution = columns[2].slider("Settings per axis", 4, largest, key="explore.sres",
-                                   help=f"at most {largest}: {title} steps on NumPy one setting at a time" if coupled
-                                   else None)
+                                   help=f"{title} steps on NumPy, not the compiled kernel: see the note under the "
+                                        f"controls" if coupled else None)
     metrics = [m for m in METRICS if m != "rate" or resolution * resolution <= RATE_MAX_CELLS]
     _seed("explore.metric", state.metric if state.metric in metrics else "final_loss")
     metric = columns[3].selectbox("Colour by", metrics, key="explore.metric", format_func=METRIC_TITLES.get,
@@ -557,11 +559,10 @@ def sweep_part(state: ExploreState, landscape: Landscape) -> ExploreState:
             (y_axis, tuple(axis_values(y_axis, y0, y1, resolution))))
     starts = _starts(state, landscape)
     if coupled:
-        st.caption(f"{title} steps on NumPy one setting at a time (the compiled kernel steps elementwise optimizers "
-                   f"only): about {COUPLED_SECONDS.get(c.optimizer, max(COUPLED_SECONDS.values())) * 1e6:.0f} µs per "
-                   f"setting and step on this server, so {resolution} × {resolution} settings × {setup.steps} steps "
-                   f"take about {coupled_seconds(c.optimizer, resolution, setup.steps):.2g} s; at most "
-                   f"{COUPLED_SWEEP_RESOLUTION} × {COUPLED_SWEEP_RESOLUTION}.")
+        st.caption(f"{title} steps on NumPy, all settings in one batch (the compiled kernel steps elementwise "
+                   f"optimizers only): about {COUPLED_SECONDS.get(c.optimizer, max(COUPLED_SECONDS.values())) * 1e6:.2g}"
+                   f" µs per setting and step on this server, so {resolution} × {resolution} settings × "
+                   f"{setup.steps} steps take about {coupled_seconds(c.optimizer, resolution, setup.steps):.2g} s.")
     try:
         with st.spinner(f"Running {resolution * resolution * len(starts):,} settings × starts…"):
             result = _sweep(_landscape_key(landscape), c, axes, starts, setup.steps,

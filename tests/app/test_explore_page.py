@@ -247,16 +247,26 @@ def test_every_sweep_axis_opens_on_a_range_the_optimizer_accepts(optimizer):
             assert result.grid.shape == (2, 2)
 
 
-def test_a_coupled_optimizers_sweep_opens_small_and_says_what_it_costs():
-    steps = 40
+def test_a_coupled_optimizers_sweep_opens_within_seconds_and_says_what_it_costs():
+    steps = 400
     at = explore_page({"part": "sweep", "landscape": "himmelblau", "opt": "lbfgs", "steps": str(steps)})
     side = explore.coupled_opening("lbfgs", steps)
-    assert 4 <= side < explore.COUPLED_SWEEP_RESOLUTION  # L-BFGS is the slowest: its default grid is smaller
+    assert 4 <= side < explore.MAX_SWEEP_RESOLUTION  # L-BFGS is the slowest: its default grid is smaller
     assert explore.coupled_seconds("lbfgs", side, steps) <= explore.COUPLED_OPENING_SECONDS
-    assert at.slider(key="explore.sres").value == side and at.slider(key="explore.sres").max == 16
+    assert explore.coupled_seconds("lbfgs", side + 1, steps) > explore.COUPLED_OPENING_SECONDS
+    assert at.slider(key="explore.sres").value == side
+    assert at.slider(key="explore.sres").max == explore.MAX_SWEEP_RESOLUTION  # the same grids as any optimizer
     (heatmap,) = [f for f in figures(at) if f["data"][0]["type"] == "heatmap"]
     assert len(decoded(heatmap["data"][0]["x"])) == side
-    (said,) = [c.value for c in at.caption if "one setting at a time" in c.value]
+    (said,) = [c.value for c in at.caption if "all settings in one batch" in c.value]
     assert f"{side} × {side} settings × {steps} steps take about" in said
-    newton = explore_page({"part": "sweep", "landscape": "himmelblau", "opt": "newton", "sres": "12", "steps": "20"})
-    assert newton.slider(key="explore.sres").value == 12  # a grid the link asks for, within 16, is kept
+    newton = explore_page({"part": "sweep", "landscape": "himmelblau", "opt": "newton", "sres": "60", "steps": "20"})
+    assert newton.slider(key="explore.sres").value == 60  # a grid the link asks for is kept
+
+
+def test_switching_to_a_coupled_optimizer_opens_its_sweep_at_what_takes_seconds():
+    at = explore_page({"part": "sweep", "landscape": "himmelblau", "opt": "sgd", "steps": "400"})
+    assert at.slider(key="explore.sres").value == explore.DEFAULT.sweep_resolution
+    at.selectbox(key="explore.card.optimizer").set_value("lbfgs").run()
+    assert not at.exception
+    assert at.slider(key="explore.sres").value == explore.coupled_opening("lbfgs", 400) < explore.DEFAULT.sweep_resolution
