@@ -559,9 +559,10 @@ def sweep_part(state: ExploreState, landscape: Landscape) -> ExploreState:
             (y_axis, tuple(axis_values(y_axis, y0, y1, resolution))))
     starts = _starts(state, landscape)
     if coupled:
+        each = COUPLED_SECONDS.get(c.optimizer, max(COUPLED_SECONDS.values()))
         st.caption(f"{title} steps on NumPy, all settings in one batch (the compiled kernel steps elementwise "
-                   f"optimizers only): about {COUPLED_SECONDS.get(c.optimizer, max(COUPLED_SECONDS.values())) * 1e6:.2g}"
-                   f" µs per setting and step on this server, so {resolution} × {resolution} settings × "
+                   f"optimizers only): about {each * 1e6:.2g} µs per setting and step on this server, so "
+                   f"{resolution} × {resolution} settings × "
                    f"{setup.steps} steps take about {coupled_seconds(c.optimizer, resolution, setup.steps):.2g} s.")
     try:
         with st.spinner(f"Running {resolution * resolution * len(starts):,} settings × starts…"):

@@ -269,4 +269,5 @@ def test_switching_to_a_coupled_optimizer_opens_its_sweep_at_what_takes_seconds(
     assert at.slider(key="explore.sres").value == explore.DEFAULT.sweep_resolution
     at.selectbox(key="explore.card.optimizer").set_value("lbfgs").run()
     assert not at.exception
-    assert at.slider(key="explore.sres").value == explore.coupled_opening("lbfgs", 400) < explore.DEFAULT.sweep_resolution
+    opening = explore.coupled_opening("lbfgs", 400)
+    assert at.slider(key="explore.sres").value == opening < explore.DEFAULT.sweep_resolution
