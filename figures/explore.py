@@ -41,6 +41,7 @@ LOG_METRICS = ("final_loss", "distance")
 THEORY_LEVELS = (0.7, 0.9, 0.99)
 LOG_AXES = ("lr", "weight_decay")  # and every eps, tolerance_ and step_sizes[i]: see is_log_axis
 BOUNDARY = "#ff3b3b"  # theory's divergence boundary: reads on Viridis, on black and in the legend
+LEVELS_SWATCH = "#9e9e9e"  # the legend's mark for theory's (white) rate levels
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
@@ -251,13 +252,16 @@ def sweep_figure(result: Sweep, *, metric: str | None = None, analytic: np.ndarr
                      "contours": {"start": 1.0, "end": 1.0, "size": 1, "coloring": "none", "showlabels": False},
                      "line": {"color": BOUNDARY, "width": 3, "dash": "dash"}, "showscale": False,
                      "showlegend": True, "hoverinfo": "skip"})
+        levels = "theory: rate " + ", ".join(map(str, THEORY_LEVELS)) + " (white, labelled)"
         for level in THEORY_LEVELS:
-            data.append({"type": "contour", "x": xs, "y": ys, "z": analytic,
-                         "name": "theory: rate " + ", ".join(map(str, THEORY_LEVELS)),
+            data.append({"type": "contour", "x": xs, "y": ys, "z": analytic, "name": levels,
                          "contours": {"coloring": "none", "showlabels": True, "start": level, "end": level, "size": 1,
                                       "labelfont": {"color": "white", "size": sizes.ticks}},
                          "line": {"color": "rgba(255,255,255,0.75)", "width": 1}, "showscale": False,
-                         "legendgroup": "levels", "showlegend": level == THEORY_LEVELS[0], "hoverinfo": "skip"})
+                         "legendgroup": "levels", "showlegend": False, "hoverinfo": "skip"})
+        # the legend's own swatch: a white line would not show on the legend's white
+        data.append({"type": "scatter", "mode": "lines", "x": [None], "y": [None], "name": levels,
+                     "line": {"color": LEVELS_SWATCH, "width": 2}, "legendgroup": "levels", "hoverinfo": "skip"})
     best = replace(result, metric=metric).best
     if best is not None:
         row, column = best

@@ -51,6 +51,11 @@ def test_the_sweep_heatmap_marks_the_best_cell_and_theory_on_a_quadratic():
     assert spec["layout"]["xaxis"]["type"] == "log"
     assert any(t["type"] == "contour" for t in spec["data"])
     assert len(sweep_csv(result).decode().splitlines()) == 1 + 36
+    # theory's rate levels are white on the cells; their one legend entry is a colour the white legend shows
+    levels = [t for t in spec["data"] if t.get("legendgroup") == "levels"]
+    shown = [t for t in levels if t.get("showlegend", True)]
+    assert len(levels) > 1 and len(shown) == 1
+    assert "white" not in shown[0]["line"]["color"] and not shown[0]["line"]["color"].startswith("rgba(255,255,255")
 
 
 def test_the_sweep_heatmap_sends_each_cell_in_float32_with_the_values_of_the_sweep():
