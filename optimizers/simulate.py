@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,9 @@ class Run:
     Always: ``final_points (N, 2)``, ``final_losses (N,)``, ``lrs (T,)``, ``diverged (N,)``
     (the step at which each start diverged, or -1) and, if `tol` was given,
     ``converged_at (N,)`` (first step whose gradient norm is ≤ tol, or -1). With per-start
-    hyperparameters `lrs` is ``(N, T)``, one row per start.
+    hyperparameters `lrs` is ``(N, T)``, one row per start, made on first use from ``rates (R, T)``
+    (each distinct base lr's schedule) and ``rate_of_start (N,)``: a sweep that keeps only final
+    points never builds its 40 MB of rows.
     record="path" adds ``points (N, T+1, 2)`` and ``losses (N, T+1)`` (with ``every=k``: steps
     0, k, 2k, ... and T, listed in `path_steps`); record="full" adds
     ``grads (N, T, 2)`` (the gradient each step used, noise included) and ``states``
@@ -55,7 +58,7 @@ class Run:
     noise: float
     seed: int
     starts: np.ndarray
-    lrs: np.ndarray
+    rates: np.ndarray
     final_points: np.ndarray
     final_losses: np.ndarray
     diverged: np.ndarray
@@ -70,10 +73,16 @@ class Run:
     batch_size: int | None = None
     shuffle: bool = False
     batches: np.ndarray | None = None
+    rate_of_start: np.ndarray | None = None  # None: every start at rates[0]
+
+    @cached_property
+    def lrs(self) -> np.ndarray:
+        """The lr of every step: (T,), or (N, T) (start j's row) with per-start hyperparameters."""
+        return self.rates[0] if self.rate_of_start is None else self.rates[self.rate_of_start]
 
     @property
     def steps(self) -> int:
-        return self.lrs.shape[-1]
+        return self.rates.shape[-1]
 
     @property
     def path_steps(self) -> np.ndarray:
@@ -197,7 +206,7 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
     base_lrs, rate_of_group = np.unique([g["lr"] for g in groups], return_inverse=True)
     rate_of_group = rate_of_group.reshape(-1)
     rates = np.stack([learning_rates(r, steps, schedule) for r in base_lrs.tolist()]).reshape(len(base_lrs), steps)
-    lrs = rates[0] if len(groups) == 1 else rates[rate_of_group[group_of_start]]
+    rate_of_start = None if len(groups) == 1 else rate_of_group[group_of_start]
     rng = np.random.default_rng(seed)
     extra = {"landscape": land} if spec.needs_landscape else {}
     n = len(start_points)
@@ -218,7 +227,7 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
         used = "compiled"
     elif n == 1 and spec.elementwise and not minibatch:
         rule = spec.build(float_ops, **groups[0], **extra)
-        trace = _run_single(land, rule, start_points[0], lrs, noise, rng, record, tol)
+        trace = _run_single(land, rule, start_points[0], rates[0], noise, rng, record, tol)
         if every > 1 and record != "final":
             kept = _path_steps(steps, every)
             trace["points"], trace["losses"] = trace["points"][:, kept], trace["losses"][:, kept]
@@ -227,15 +236,16 @@ def simulate(landscape: Landscape | str, optimizer: str, starts, steps: int | No
         seen = land if batches is None else land.batch_view(batches)
         if spec.per_start_arrays and len(groups) > 1:  # one rule for every start, its values per start
             rule = spec.build(numpy_ops, **_setting_per_start(groups, group_of_start), **extra)
-            trace = _run_batch(seen, [rule], np.zeros(n, dtype=np.int64), start_points, [lrs.T], noise, rng, record,
-                               tol, every)
+            trace = _run_batch(seen, [rule], np.zeros(n, dtype=np.int64), start_points, [rates[rate_of_start].T],
+                               noise, rng, record, tol, every)
         else:
             rules = [spec.build(numpy_ops, **g, **extra) for g in groups]
             trace = _run_batch(seen, rules, group_of_start, start_points, rates[rate_of_group], noise, rng, record,
                                tol, every)
         used = "numpy"
     return Run(landscape=land, optimizer=spec.name, hyperparameters=values, schedule=schedule,
-               noise=noise, seed=int(seed), starts=start_points, lrs=lrs, every=every, backend=used,
+               noise=noise, seed=int(seed), starts=start_points, rates=rates, rate_of_start=rate_of_start,
+               every=every, backend=used,
                batch_size=batch_size, shuffle=bool(shuffle) if minibatch else False, batches=batches, **trace)
 
 

@@ -183,7 +183,8 @@ def step_rule(land: Landscape, line: Line, starts, steps: int, noise: float = 0.
     losses = np.asarray(land.loss(points[..., 0], points[..., 1]), dtype=float)
     return Run(landscape=land, optimizer=line.optimizer, hyperparameters=values,
                schedule=dict(line.schedule) if line.schedule else None, noise=noise, seed=seed,
-               starts=start_points, lrs=lrs, final_points=points[:, -1].copy(), final_losses=losses[:, -1].copy(),
+               starts=start_points, rates=lrs[None], final_points=points[:, -1].copy(),
+               final_losses=losses[:, -1].copy(),
                diverged=np.full(n, -1), divergence_codes=np.zeros(n, dtype=np.int8),
                points=points, losses=losses,
                grads=np.stack(grads, axis=1).transpose(2, 1, 0).copy() if grads else np.empty((n, 0, 2)),

@@ -200,3 +200,12 @@ def test_a_coupled_sweep_steps_in_one_batch_equal_to_separate_calls(monkeypatch,
     for j, alone in enumerate(runs):
         for key, value in alone.states.items():
             np.testing.assert_array_equal(sweep.states[key][j], value[0], err_msg=key)
+
+
+def test_a_sweep_keeps_each_base_lrs_schedule_once_and_makes_per_start_rows_on_demand():
+    lr = np.repeat([0.01, 0.02, 0.03], 2)
+    schedule = {"name": "StepLR", "step_size": 3, "gamma": 0.5}
+    run = simulate(LAND, "adam", STARTS, 10, lr=lr, schedule=schedule, record="final", backend="numpy")
+    assert run.rates.shape == (3, 10) and "lrs" not in vars(run)  # 3 schedules, no (N, T) rows yet
+    np.testing.assert_array_equal(run.lrs, [learning_rates(r, 10, schedule) for r in lr])
+    assert run.steps == 10
