@@ -219,3 +219,69 @@ def test_a_figure_dict_is_sent_as_its_go_figure_would_be():
 def test_a_non_finite_number_outside_the_arrays_is_sent_as_null():
     data = chart.chart_data({"data": [{"type": "scatter", "x": [0.0, 1.0], "y": [float("nan"), 2.0]}]})
     assert chart.figure_of(data)["data"][0]["y"] == [None, 2.0]
+
+
+# The head start (app.py): a new visitor's first chart is sent alone, the rest of the page after it.
+HEAD_START_PAGE = """
+import streamlit as st
+import chart
+
+figure = {"data": [{"type": "scatter", "x": [1, 2], "y": [3, 4]}]}
+first = "ran" not in st.session_state
+st.session_state["ran"] = True
+if st.query_params.get("outside") == "1":
+    chart.plotly_chart(figure, key="before")
+with chart.head_start(enabled=first):
+    if st.query_params.get("chartless") != "1":
+        chart.plotly_chart(figure, key="a")
+    st.write("after a")
+    chart.plotly_chart(figure, key="b")
+chart.plotly_chart(figure, key="c")
+"""
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    """The head starts given, as (seconds, the charts the page had sent by then)."""
+    given = []
+    sent = []
+    draw = component.draw
+
+    def counted(data, *, key, **kwargs):
+        sent.append(key)
+        return draw(data, key=key, **kwargs)
+
+    monkeypatch.setattr(component, "draw", counted)
+    monkeypatch.setattr(component, "_wait", lambda seconds: given.append((seconds, tuple(sent))))
+    return given
+
+
+def test_the_first_chart_of_a_first_run_waits_once_after_it_is_sent(monkeypatch, waits):
+    monkeypatch.setattr(component, "_has_browser", lambda: True)
+    at = AppTest.from_string(HEAD_START_PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert waits == [(component.HEAD_START_S, ("a",))]  # after chart a, before b, c and the text
+    at.run()  # a rerun: no head start
+    assert waits == [(component.HEAD_START_S, ("a",))]
+    assert component._HEAD_START_KEY not in at.session_state
+
+
+def test_a_head_start_is_only_for_a_chart_inside_the_block(monkeypatch, waits):
+    monkeypatch.setattr(component, "_has_browser", lambda: True)
+    at = AppTest.from_string(HEAD_START_PAGE, default_timeout=60)
+    at.query_params["outside"] = "1"
+    at.query_params["chartless"] = "1"
+    at.run()
+    assert not at.exception
+    assert waits == [(component.HEAD_START_S, ("before", "b"))]  # not the chart before the block
+    at.run()
+    assert len(waits) == 1
+
+
+def test_without_a_browser_nothing_waits(waits):
+    at = AppTest.from_string(HEAD_START_PAGE, default_timeout=60)  # AppTest: no request headers
+    at.run()
+    assert not at.exception
+    assert waits == []
+    assert len(at.get("bidi_component")) == 3
