@@ -87,6 +87,8 @@ def open_compare(page: Page, base: str, query: str = "") -> float:
     page.wait_for_function(f"() => {ROOT}.paints.length >= 1", timeout=LOAD_MS)
     seconds = time.monotonic() - began
     idle(page)
+    # the chart comes first (chart.head_start): wait for the rest of the page to be shown too
+    page.wait_for_function("() => !document.querySelector('[data-testid=stSkeleton]')", timeout=LOAD_MS)
     return seconds
 
 
