@@ -372,8 +372,9 @@ class _Settings:
         return parts
 
 
-def _shared_setting(groups: list[dict[str, Any]]) -> dict[str, Any]:
-    """One setting for all groups: a value they share as is, a `Many` where floats differ."""
+def shared_setting(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """One setting for all groups: a value they share as is, a `Many` (one float per group) where
+    floats differ; `NotTraceable` where anything else does."""
     first = groups[0]
     if len(groups) == 1:
         return dict(first)
@@ -420,7 +421,7 @@ class Plan:
         self.programs: list[tuple] = []
         self.has_lookahead = False
         init_entries: list[tuple[np.ndarray, list]] = []
-        pending = [_Settings(np.arange(count), _shared_setting(groups), build)]
+        pending = [_Settings(np.arange(count), shared_setting(groups), build)]
         active: list[_Settings] = []
         while pending:
             part = pending.pop()
@@ -839,4 +840,4 @@ def run_kernel(kernel, plan: Plan, starts: np.ndarray, group_of_start: np.ndarra
 
 
 __all__ = ["NotTraceable", "Plan", "cache_directory", "compile_in_background", "is_ready", "kernel_source",
-           "load", "mixes", "plan_for", "run_kernel", "traced_ops"]
+           "load", "mixes", "plan_for", "run_kernel", "shared_setting", "traced_ops"]

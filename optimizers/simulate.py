@@ -312,16 +312,11 @@ def _per_start(spec: Optimizer, given: dict[str, Any], n: int):
 def _setting_per_start(groups: list[dict[str, Any]], group_of_start: np.ndarray) -> dict[str, Any]:
     """One setting for every start: a value the groups share as is, an (N,) array (each start's
     own group's value) where they differ (`Optimizer.per_start_arrays`)."""
-    setting = {}
-    for name, value in groups[0].items():
-        column = [g[name] for g in groups]
-        if all(v == value for v in column):
-            setting[name] = value
-        elif all(type(v) is float for v in column):
-            setting[name] = np.array(column)[group_of_start]
-        else:
-            raise TypeError(f"{name}: only float hyperparameters may be arrays per start")
-    return setting
+    def per_start(value):
+        return value.values[group_of_start] if type(value) is compiled.Many else value
+
+    return {name: tuple(map(per_start, value)) if type(value) is tuple else per_start(value)
+            for name, value in compiled.shared_setting(groups).items()}
 
 
 def _unique_rows(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
