@@ -578,7 +578,7 @@ def test_play_pause_and_export_loops_leave_no_unhandled_rejection(page, app_url)
     assert page.evaluate("() => window.__rejections") == []
     no_exception(page)
     assert page.problems == []
-    paused = shown_step(page)
+    paused = held_still(page)  # at rest first (a loaded machine may still be redrawing the last file's rerun)
     page.click(f"{CHART} .dl-prev")
     wait_step(page, neighbour(page, paused, -1))
 
