@@ -1,16 +1,18 @@
-"""One warm headless Chromium per process (kaleido) that turns figure dicts into PNG or SVG bytes.
+"""One warm headless Chromium per process that turns figure dicts into PNG or SVG bytes.
 
-Starting Chromium and loading plotly.js takes seconds; a render in a warm browser a fraction
-of one. So the browser is started by the first export and kept. It lives in a background
-thread that runs its own event loop; any thread may submit figures to it, and threads that
-submit at the same time share the browser's tabs safely.
+Starting Chromium takes seconds, so the browser is started by the first export and kept. It
+lives in a background thread that runs its own event loop; any thread may submit figures to it.
 
-An animation's frames are not rendered one kaleido call each: kaleido reloads its tab (and
-plotly.js) after every figure. `render_frames` plots the figure once in a tab of the same
-browser that keeps plotly.js loaded, and steps it through the frames there (frames_tab.js):
-60 frames of the Compare figure take about 4 s; one kaleido render each, 40 took 16 s.
+The figures are plotted in the browser's plot tabs (`TABS` of them), each with plotly.js loaded
+once and plot_tab.js beside it; a call takes a free tab and waits while every tab is busy.
+kaleido starts the browser, but its own render is not used: kaleido reloads its tab, and so
+parses plotly.js again, after every figure. For the Compare figure's PNG (300 steps, 2400 × 1200
+px) that took 0.72 s of Chromium's CPU; the same Plotly.toImage in a tab that stays loaded takes
+0.32 s, the same pixels (tests/exports/test_renderer.py). An animation's frames are plotted
+once and stepped through in place (`render_frames`): 60 frames of the Compare figure take about
+4 s; one image each, 40 took 16 s.
 
-kaleido's own ``start_sync_server`` is not used: its ``calc_fig_sync`` may hand one thread
+kaleido's own ``start_sync_server`` is not used either: its ``calc_fig_sync`` may hand one thread
 another thread's image when two call at once, and it waits forever if the browser failed to
 start. Here an error reaches the caller, and a browser that stopped answering is replaced.
 """
@@ -22,106 +24,127 @@ import atexit
 import base64
 import threading
 from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import kaleido
 import plotly.offline
 from choreographer import Tab
-from kaleido.errors import JavascriptError, KaleidoError
 
-TABS = 2                # figures rendered at once: on this 2-core machine a 60-frame GIF took half the time of one tab
+TABS = 2                # figures plotted at once: on this 2-core machine a 60-frame GIF took half the time of one tab
+# A tab that stays loaded keeps what each figure left (canvases, images) until V8 collects it, and
+# it collects lazily: a tab grew from 230 to 460-550 MB within 25 PNGs and stayed there. A full
+# collection every 10 calls keeps it at 230-330 MB for about 14 ms a call (one costs 0.14 s).
+COLLECT_EVERY = 10
+REOPEN_AFTER = 1000     # calls a tab serves before a fresh one replaces it (whatever a collection misses)
 RENDER_TIMEOUT = 60.0   # seconds for one figure
-FRAME_TIMEOUT = 2.0     # seconds more for each frame stepped in the frames tab (about 0.07 s here)
+FRAME_TIMEOUT = 2.0     # seconds more for each frame stepped in place (about 0.07 s here)
 START_TIMEOUT = 120.0   # seconds for Chromium to start
-FRAMES_SCRIPT = Path(__file__).with_name("frames_tab.js")
+DEFAULT_SIZE = (700, 500)  # px, for a figure whose layout and options give no size (kaleido's default)
+TEXT_FORMATS = ("svg",)
+FORMATS = ("png", "jpeg", "webp", *TEXT_FORMATS)
+PLOT_SCRIPT = Path(__file__).with_name("plot_tab.js")
 
 
-class FrameRenderError(RuntimeError):
-    """plotly.js could not plot or step the figure in the frames tab (the figure's fault, not the browser's)."""
+class PlotError(RuntimeError):
+    """plotly.js could not plot the figure (the figure's fault, not the browser's): the browser is kept."""
+
+
+@dataclass
+class _PlotTab:
+    tab: Tab
+    window: str  # the id of the tab's `window` object, whose functions plot_tab.js defines
+    calls: int = 0
 
 
 class Renderer:
-    """A running kaleido browser and the event loop that drives it."""
+    """A running headless Chromium, its plot tabs and the event loop that drives them."""
 
     def __init__(self, tabs: int = TABS) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="exports-kaleido", daemon=True)
         self._thread.start()
-        self._frames_lock = asyncio.Lock()
-        self._frames_tab: tuple[Tab, str] | None = None  # the tab and its `window` object's id
         try:
-            self._browser = self._wait(self._open(tabs), START_TIMEOUT)
+            self._browser, self._free = self._wait(self._open(tabs), START_TIMEOUT)
         except BaseException:
             self._stop_loop()
             raise
 
     @staticmethod
-    async def _open(tabs: int) -> kaleido.Kaleido:
+    async def _open(tabs: int) -> tuple[kaleido.Kaleido, asyncio.Queue[_PlotTab | None]]:
         # No MathJax: the figures here use no LaTeX, and it would be fetched from a CDN on every page load.
-        browser = kaleido.Kaleido(n=tabs, timeout=RENDER_TIMEOUT, mathjax=False)
+        browser = kaleido.Kaleido(n=1, timeout=RENDER_TIMEOUT, mathjax=False)
         await browser.open()
-        return browser
+        free: asyncio.Queue[_PlotTab | None] = asyncio.Queue()
+        for _ in range(tabs):  # a place for a tab, opened when first needed
+            free.put_nowait(None)
+        return browser, free
 
     def render(self, figures: Sequence[dict[str, Any]], options: dict[str, Any]) -> list[bytes]:
-        """Every figure rendered with kaleido `options` (format, width, height, scale), in order."""
+        """Every figure rendered with `options` (format, width, height, scale, as kaleido's), in order."""
         return self._wait(self._render_all(figures, options), RENDER_TIMEOUT * (len(figures) + 1))
 
     async def _render_all(self, figures: Sequence[dict[str, Any]], options: dict[str, Any]) -> list[bytes]:
-        # Each call takes a free tab (and waits for one when all are busy), so figures from
-        # one batch or from several threads are spread over the tabs.
-        return list(await asyncio.gather(*(self._browser.calc_fig(figure, opts=options) for figure in figures)))
+        # Each figure takes a free tab, so the figures of one batch or of several threads are spread over them.
+        return list(await asyncio.gather(*(self._image(figure, options) for figure in figures)))
+
+    async def _image(self, figure: dict[str, Any], options: dict[str, Any]) -> bytes:
+        image_format = options.get("format", "png")
+        if image_format not in FORMATS:
+            raise ValueError(f"cannot render {image_format!r} images; formats: {', '.join(FORMATS)}")
+        layout = figure.get("layout") if isinstance(figure, dict) else None
+        layout = layout if isinstance(layout, dict) else {}
+        width = options.get("width") or layout.get("width") or DEFAULT_SIZE[0]
+        height = options.get("height") or layout.get("height") or DEFAULT_SIZE[1]
+        image = await self._call("descentLabImage", figure, image_format, width, height, options.get("scale", 1))
+        return image.encode("utf-8") if image_format in TEXT_FORMATS else base64.b64decode(image)
 
     def render_frames(self, spec: dict[str, Any], indices: Sequence[int], width: int, height: int) -> list[bytes]:
         """PNG bytes of frames `indices` of `spec` (a JSON-ready figure dict with frames), `width` × `height`.
 
         Frames are applied in the given order, each as Plotly.animate applies it, to one plot.
         """
-        return self._wait(self._render_frames(spec, list(indices), width, height),
-                          RENDER_TIMEOUT + FRAME_TIMEOUT * len(indices))
-
-    async def _render_frames(self, spec: dict[str, Any], indices: list[int], width: int,
-                             height: int) -> list[bytes]:
-        async with self._frames_lock:  # one animation at a time in the frames tab
-            if self._frames_tab is None:
-                self._frames_tab = await self._open_frames_tab()
-            tab, window = self._frames_tab
-            response = await tab.send_command("Runtime.callFunctionOn", params={
-                "functionDeclaration": "function (...args) { return this.descentLabFrames(...args); }",
-                "objectId": window,
-                "arguments": [{"value": value} for value in (spec, indices, width, height)],
-                "awaitPromise": True,
-                "returnByValue": True,
-            })
-            return [base64.b64decode(image) for image in _javascript_value(response)]
+        images = self._wait(self._call("descentLabFrames", spec, list(indices), width, height),
+                            RENDER_TIMEOUT + FRAME_TIMEOUT * len(indices))
+        return [base64.b64decode(image) for image in images]
 
     def layout_boxes(self, spec: dict[str, Any], width: int, height: int) -> dict[str, list[list[float]]]:
         """Where the parts of `spec` land when plotted `width` × `height`: part name ("title",
         "legend", "legend_items", "updatemenus", "sliders", "annotations", "x2_title", "y_ticks",
         "x_plot", "scene", ...) -> boxes [left, top, right, bottom] in pixels from the top left.
         An axis's "_plot" box spans only its own direction (the other is 0, 0)."""
-        return self._wait(self._layout_boxes(spec, width, height), RENDER_TIMEOUT)
+        return self._wait(self._call("descentLabBoxes", spec, width, height), RENDER_TIMEOUT)
 
-    async def _layout_boxes(self, spec: dict[str, Any], width: int, height: int) -> dict[str, list[list[float]]]:
-        async with self._frames_lock:
-            if self._frames_tab is None:
-                self._frames_tab = await self._open_frames_tab()
-            tab, window = self._frames_tab
-            response = await tab.send_command("Runtime.callFunctionOn", params={
-                "functionDeclaration": "function (...args) { return this.descentLabBoxes(...args); }",
-                "objectId": window,
-                "arguments": [{"value": value} for value in (spec, width, height)],
+    async def _call(self, function: str, *arguments: Any) -> Any:
+        """`window[function](...arguments)` in a free plot tab, its promise's value."""
+        plot = await self._free.get()
+        try:
+            if plot is not None and plot.calls >= REOPEN_AFTER:
+                await self._browser.close_tab(plot.tab.target_id)
+                plot = None
+            if plot is None:
+                plot = await self._open_plot_tab()
+            plot.calls += 1
+            response = await plot.tab.send_command("Runtime.callFunctionOn", params={
+                "functionDeclaration": f"function (...args) {{ return this.{function}(...args); }}",
+                "objectId": plot.window,
+                "arguments": [{"value": value} for value in arguments],
                 "awaitPromise": True,
                 "returnByValue": True,
             })
+            if plot.calls % COLLECT_EVERY == 0:
+                await plot.tab.send_command("HeapProfiler.collectGarbage")
             return _javascript_value(response)
+        finally:
+            self._free.put_nowait(plot)
 
-    async def _open_frames_tab(self) -> tuple[Tab, str]:
-        tab = await self._browser.create_tab("")
-        script = plotly.offline.get_plotlyjs() + "\n" + FRAMES_SCRIPT.read_text(encoding="utf-8")
+    async def _open_plot_tab(self) -> _PlotTab:
+        tab = await self._browser.create_tab("", window=True)  # a window each: a hidden tab gets no animation frames
+        script = plotly.offline.get_plotlyjs() + "\n" + PLOT_SCRIPT.read_text(encoding="utf-8")
         _javascript_value(await tab.send_command("Runtime.evaluate", params={"expression": script}))
         window = await tab.send_command("Runtime.evaluate", params={"expression": "window"})
-        return tab, window["result"]["result"]["objectId"]
+        return _PlotTab(tab, window["result"]["result"]["objectId"])
 
     def close(self) -> None:
         if self._loop.is_closed() or not self._thread.is_alive():
@@ -154,13 +177,13 @@ _renderer_lock = threading.Lock()
 def render(figures: Sequence[dict[str, Any]], options: dict[str, Any]) -> list[bytes]:
     """Render figure dicts with the process's warm browser, starting it on first use.
 
-    An error in a figure (plotly.js refused it) is raised and the browser kept; any other
+    An error in a figure (plotly.js refused it: PlotError) is raised and the browser kept; any other
     error (a timeout, a browser that died) is raised and the browser replaced on the next call.
     """
     renderer = _get_renderer()
     try:
         return renderer.render(figures, options)
-    except (KaleidoError, JavascriptError):
+    except (PlotError, ValueError):
         raise
     except Exception:
         _discard(renderer)
@@ -172,7 +195,7 @@ def render_frames(spec: dict[str, Any], indices: Sequence[int], width: int, heig
     renderer = _get_renderer()
     try:
         return renderer.render_frames(spec, indices, width, height)
-    except FrameRenderError:
+    except PlotError:
         raise
     except Exception:
         _discard(renderer)
@@ -184,7 +207,7 @@ def layout_boxes(spec: dict[str, Any], width: int, height: int) -> dict[str, lis
     renderer = _get_renderer()
     try:
         return renderer.layout_boxes(spec, width, height)
-    except FrameRenderError:
+    except PlotError:
         raise
     except Exception:
         _discard(renderer)
@@ -192,14 +215,14 @@ def layout_boxes(spec: dict[str, Any], width: int, height: int) -> dict[str, lis
 
 
 def _javascript_value(response: dict[str, Any]) -> Any:
-    """The value a DevTools Runtime call returned, or FrameRenderError with what JavaScript threw."""
+    """The value a DevTools Runtime call returned, or PlotError with what JavaScript threw."""
     if "error" in response:
         raise RuntimeError(f"DevTools refused the call: {response['error'].get('message', response['error'])}")
     result = response.get("result", {})
     if "exceptionDetails" in result:
         details = result["exceptionDetails"]
         thrown = details.get("exception", {}).get("description") or details.get("text") or "an error"
-        raise FrameRenderError(f"plotly.js could not render the frames: {thrown.splitlines()[0]}")
+        raise PlotError(f"plotly.js could not plot the figure: {thrown.splitlines()[0]}")
     return result.get("result", {}).get("value")
 
 
