@@ -100,6 +100,7 @@ class Results:
     opened: int = 0
     finished: int = 0  # students done acting (their tab may still be open)
     by_replica: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # actions timed, per replica
+    timeline: list[tuple[float, float]] = field(default_factory=list)  # (when it finished, monotonic s; seconds)
 
     def error(self, action: str, reason: str) -> None:
         self.errors[action].append(reason)
@@ -107,6 +108,7 @@ class Results:
     def took(self, action: str, seconds: float, replica: int) -> None:
         self.times[action].append(seconds)
         self.by_replica[replica] += 1
+        self.timeline.append((time.monotonic(), seconds))
 
 
 class Student:
@@ -564,6 +566,21 @@ def returned_share(before: float, idle: float, after: float) -> float:
     return min(100.0, max(0.0, (idle - after) / added * 100))
 
 
+WINDOW = 30.0  # s: the report's p95 over time
+
+
+def _p95_over_time(timeline: list[tuple[float, float]]) -> str:
+    """p95 of the actions that finished in each `WINDOW` from the first one: whether the tail is the
+    first minute's arrivals or lasts the whole class."""
+    if not timeline:
+        return ""
+    first = min(when for when, _ in timeline)
+    windows: dict[int, list[float]] = defaultdict(list)
+    for when, seconds in timeline:
+        windows[int((when - first) // WINDOW)].append(seconds)
+    return " ".join(f"{percentile(windows[k], 95):.2f}" for k in sorted(windows))
+
+
 def report(sessions: int, outcome: dict) -> str:
     results: Results = outcome["results"]
     reopened: Results = outcome["reopened"]
@@ -615,7 +632,8 @@ def report(sessions: int, outcome: dict) -> str:
                   # CPU time, not wall time: what an action costs the server whatever else the machine runs
                   f"| server CPU time per action of the class | {o['server_cpu'] / max(1, len(every)) * 1e3:.0f} ms |",
                   "| load average at the end (1, 5 min) | {:.1f} / {:.1f} |".format(*os.getloadavg()[:2]),
-                  f"| RSS over time, MB | {' '.join(f'{v:.0f}' for v in rss[:: max(1, len(rss) // 16)])} |"]
+                  f"| RSS over time, MB | {' '.join(f'{v:.0f}' for v in rss[:: max(1, len(rss) // 16)])} |",
+                  f"| p95 of every action, by {WINDOW:.0f} s of the class, s | {_p95_over_time(results.timeline)} |"]
     for action, reasons in results.errors.items():
         for reason in sorted(set(reasons))[:3]:
             lines.append(f"error ({action}): {reason}")

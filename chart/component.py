@@ -9,6 +9,7 @@ plotly.js into `assets/chart.js`.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import time
@@ -252,7 +253,7 @@ def _typed_arrays(value: Any) -> Any:
     object per trace and per frame, then deep-copying it, was most of a Compare rerun."""
     if isinstance(value, Mapping):
         return {key: item if is_skipped_key(key) else
-                to_typed_array_spec(item) if type(item) is np.ndarray else _typed_arrays(item)
+                _typed_array(item) if type(item) is np.ndarray else _typed_arrays(item)
                 for key, item in value.items()}
     if type(value) in (list, tuple) and any(type(item) in _NESTED for item in value):
         return [_typed_arrays(item) for item in value]
@@ -260,6 +261,21 @@ def _typed_arrays(value: Any) -> Any:
 
 
 _NESTED = (dict, list, tuple)
+# The arrays a figure builder makes are floats; plotly's own conversion copies each one first (0.13 ms
+# for a path of 600 numbers: half of a new Compare chart's data).
+_FLOATS = {np.dtype("float64"): "f8", np.dtype("float32"): "f4"}
+
+
+def _typed_array(array: np.ndarray) -> Any:
+    """`to_typed_array_spec(array)`, the same spec, without its copy for a non-empty array of
+    native floats."""
+    short = _FLOATS.get(array.dtype)
+    if short is None or array.size == 0:
+        return to_typed_array_spec(array)
+    spec = {"dtype": short, "bdata": base64.b64encode(np.ascontiguousarray(array)).decode("ascii")}
+    if array.ndim > 1:
+        spec["shape"] = str(array.shape)[1:-1]
+    return spec
 _ENCODER = PlotlyJSONEncoder()
 
 

@@ -64,6 +64,22 @@ def test_numpy_arrays_travel_as_typed_arrays():
     np.testing.assert_array_equal(decoded(first_path["y"]), paths(40, 2)[0, :, 1])
 
 
+@pytest.mark.parametrize("array", [
+    np.linspace(-1.5, 2.0, 601), np.linspace(0, 1, 12, dtype=np.float32), np.arange(12.0).reshape(3, 4),
+    np.arange(24.0).reshape(4, 6)[:, ::2], np.array([np.nan, np.inf, -0.0, 1e308]), np.array([], dtype=float),
+    np.arange(5), np.arange(3, dtype=np.uint64) * 70_000, np.array([2**40]), np.array([True, False]),
+], ids=["path", "float32", "2d", "strided", "non-finite", "empty", "int64", "uint64", "large int", "bool"])
+def test_arrays_become_the_typed_array_spec_plotly_makes(array):
+    from _plotly_utils.utils import to_typed_array_spec
+
+    ours, plotly_s = component._typed_array(array), to_typed_array_spec(array)
+
+    if isinstance(plotly_s, dict):
+        assert ours == plotly_s
+    else:  # plotly leaves it an array (the JSON encoder makes it a list)
+        np.testing.assert_array_equal(ours, plotly_s)
+
+
 def test_frame_duration_at_1x_comes_from_the_play_button_and_speed_is_separate():
     data = chart.chart_data(demo_figure(40, frame_duration=80), speed=2.0)
     assert data["frame_ms"] == 80 and data["speed"] == 2.0 and 2.0 in data["speeds"]
