@@ -101,6 +101,7 @@ class Chart {
     this.drawn = false;
     this.pythonStep = undefined;
     this.lastReported = undefined;
+    this.unanswered = []; // steps reported whose rerun has not come back yet, oldest first
 
     this.root = element("div", { class: "dl-chart", tabindex: "0", "data-testid": "dl-chart" });
     this.root.paints = this.paints;
@@ -126,7 +127,7 @@ class Chart {
 
     this.prev.addEventListener("click", () => this.step(-1));
     this.next.addEventListener("click", () => this.step(+1));
-    this.play.addEventListener("click", () => (this.playing ? this.pause() : this.start()));
+    this.play.addEventListener("click", () => (this.playingOrDue ? this.pause() : this.start()));
     this.scrub.addEventListener("input", () => {
       const index = Number(this.scrub.value);
       this.stop();
@@ -143,6 +144,8 @@ class Chart {
   update(data) {
     this.data = data;
     const figure = JSON.parse(data.figure);
+    // A press not painted yet (its frame still being drawn) is still wanted after the redraw.
+    const asked = this.drawn && !this.playing && this.wanted !== this.current ? this.names[this.wanted] : undefined;
     this.names = data.frames || [];
     this.controls = Boolean(data.controls) && this.names.length > 0;
     this.interval = Math.max(1, Number(data.frame_ms) || 60);
@@ -154,12 +157,15 @@ class Chart {
     this.plot.style.height = `${layout.height}px`;
 
     // Python's step wins when it changed; otherwise the step on screen stays.
-    const byName = new Map(this.names.map((name, index) => [name, index]));
     const onScreen = this.names.length ? this.shownName : undefined;
+    const byName = new Map(this.names.map((name, index) => [name, index]));
     let index = byName.get(data.step) ?? Math.max(0, this.names.length - 1);
-    // Python echoing the step this chart reported is no new step: stepping may have gone on since.
-    const echo = data.step !== undefined && data.step !== null && Number(data.step) === this.lastReported;
-    if (this.drawn && (data.step === this.pythonStep || echo) && byName.has(onScreen)) index = byName.get(onScreen);
+    // Python echoing a step this chart reported is no new step: stepping may have gone on since.
+    // That includes an older report's rerun arriving late (a busy server): a step reported before
+    // the last one is an echo too, not a step to jump back to.
+    const echo = this.answered(data.step);
+    const kept = this.drawn && (data.step === this.pythonStep || echo) && byName.has(onScreen);
+    if (kept) index = byName.get(onScreen);
     this.pythonStep = data.step;
     const frames = figure.frames || [];
     const shown = frames.length ? withFrame(figure.data || [], frames[index]) : figure.data || [];
@@ -170,9 +176,11 @@ class Chart {
     this.scrub.max = String(Math.max(0, this.names.length - 1));
     this.generation = (this.generation || 0) + 1; // animations under way paint an old figure
     const resume = this.playing || Boolean(this.resumeAfterDraw); // a skipped draw's wish too
-    this.resumeAfterDraw = resume;
     this.stop();
+    this.resumeAfterDraw = resume; // Play again once drawn (a Pause before that cancels it)
+    this.redrawing = true; // no frame is animated until the new figure is drawn: see pump
     this.current = this.wanted = index;
+    if (kept && byName.has(asked)) this.wanted = byName.get(asked); // stepped to once drawn (pump)
     this.showStep(index);
     const config = { responsive: false, ...data.config };
     const spec = { data: traces, layout, frames, config };
@@ -182,7 +190,10 @@ class Chart {
     this.latest = spec;
     // One draw at a time, the newest data only: a second Plotly.newPlot while the first is still
     // drawing purges the div under it (plotly.js then fails on its missing _fullLayout).
+    // Nor while a frame is still being animated: Plotly.react under a pending Plotly.animate
+    // throws inside plotly.js ("reading 'length'"), so the draw waits for it (STUCK_MS at most).
     this.drawing = (this.drawing || Promise.resolve())
+      .then(() => this.painting)
       .then(() => {
         if (this.latest !== spec || this.destroyed) return; // newer data is queued behind us
         const main = this.plot._fullLayout ? Plotly.react(this.plot, spec) : Plotly.newPlot(this.plot, spec);
@@ -190,15 +201,19 @@ class Chart {
         return Promise.all([main, ...companions]).then(() => {
           if (this.destroyed) return;
           this.drawn = true;
-          this.resumeAfterDraw = false;
+          this.redrawing = false;
           this.busy = false;
           this.paints.push(performance.now());
-          if (resume && this.controls) this.start();
+          const again = this.resumeAfterDraw;
+          this.resumeAfterDraw = false;
+          if (again && this.controls) this.start();
           else this.pump(); // a press made while the figure was redrawn
         });
       })
       .catch((error) => {
-        if (!this.destroyed) console.error("descent-lab chart: could not draw the figure", error);
+        if (this.destroyed) return;
+        this.redrawing = false;
+        console.error("descent-lab chart: could not draw the figure", error);
       });
   }
 
@@ -254,6 +269,11 @@ class Chart {
     }
   }
 
+  // Playing, or to play once the figure being redrawn is drawn: what the Play button shows and toggles.
+  get playingOrDue() {
+    return this.playing || Boolean(this.resumeAfterDraw);
+  }
+
   get shownName() {
     return this.names[this.current];
   }
@@ -279,8 +299,8 @@ class Chart {
     this.scrub.value = String(index);
     this.scrub.setAttribute("aria-valuetext", `step ${name}`);
     this.root.dataset.step = name ?? "";
-    this.play.textContent = this.playing ? "❚❚ Pause" : "▶ Play";
-    this.root.dataset.playing = this.playing ? "true" : "false";
+    this.play.textContent = this.playingOrDue ? "❚❚ Pause" : "▶ Play";
+    this.root.dataset.playing = this.playingOrDue ? "true" : "false";
   }
 
   // One frame per press, from the frame asked for last (the one on screen when idle).
@@ -297,7 +317,7 @@ class Chart {
   }
 
   pump() {
-    if (this.busy || !this.drawn || this.wanted === this.current) return;
+    if (this.busy || this.redrawing || !this.drawn || this.wanted === this.current) return;
     const index = this.wanted;
     this.busy = true;
     this.paintFrame(index)
@@ -315,7 +335,8 @@ class Chart {
     const generation = this.generation;
     const settled = this.animateTo(index).then(() => true, () => false);
     const stuck = new Promise((resolve) => { setTimeout(() => resolve(false), STUCK_MS); });
-    return Promise.race([settled, stuck]).then((painted) => painted && generation === this.generation);
+    this.painting = Promise.race([settled, stuck]);
+    return this.painting.then((painted) => painted && generation === this.generation);
   }
 
   painted(index) {
@@ -338,6 +359,11 @@ class Chart {
   // so a slow paint drops frames instead of slowing the animation down.
   start() {
     if (!this.controls || this.playing) return;
+    if (this.redrawing) { // Play once the new figure is drawn
+      this.resumeAfterDraw = true;
+      this.showStep(this.current);
+      return;
+    }
     if (this.current >= this.names.length - 1) {
       this.current = this.wanted = 0;
       this.busy = true;
@@ -373,6 +399,7 @@ class Chart {
 
   stop() {
     this.playing = false;
+    this.resumeAfterDraw = false;
     this.runs = (this.runs || 0) + 1;
     clearTimeout(this.timer);
     this.wanted = this.current;
@@ -392,6 +419,16 @@ class Chart {
       REPORT_IDLE_MS);
   }
 
+  // Whether Python's `step` is the echo of one this chart reported; it and the reports before it
+  // are then answered (Streamlit runs the newest widget state: their reruns may never come).
+  answered(step) {
+    if (step === undefined || step === null) return false;
+    const at = this.unanswered.lastIndexOf(Number(step));
+    if (at < 0) return Number(step) === this.lastReported;
+    this.unanswered.splice(0, at + 1);
+    return true;
+  }
+
   report() {
     clearTimeout(this.reportTimer);
     if (this.busy) { // the frame being drawn is the one to report
@@ -401,6 +438,8 @@ class Chart {
     const step = Number(this.shownName);
     if (!this.data?.report_step || !Number.isFinite(step) || step === this.lastReported) return;
     this.lastReported = step;
+    this.unanswered.push(step);
+    if (this.unanswered.length > 64) this.unanswered.shift();
     this.component?.setStateValue("step", step);
   }
 
@@ -409,7 +448,7 @@ class Chart {
     const keys = { ArrowRight: () => this.step(+1), ArrowLeft: () => this.step(-1),
       Home: () => this.goFromKey(0), End: () => this.goFromKey(this.names.length - 1) };
     if (event.key === " " && event.target !== this.root) return; // a focused button handles its own space
-    if (event.key === " ") keys[" "] = () => (this.playing ? this.pause() : this.start());
+    if (event.key === " ") keys[" "] = () => (this.playingOrDue ? this.pause() : this.start());
     const action = keys[event.key];
     if (!action) return;
     event.preventDefault();

@@ -259,3 +259,55 @@ def test_a_trace_of_transparent_markers_is_not_painted_and_still_hovers(demo):
     assert drawn["points"] == [0, 1, 1, 2], drawn
     assert "(5, 7)" in drawn["hover"] and "grid" in drawn["hover"], drawn
     assert page.problems == []
+
+
+STEPPING_JS = f"""async (scenario) => {{
+    const shown = document.querySelector('{CHART}').chart;
+    const host = document.createElement('div');
+    host.style.width = '700px';
+    document.body.appendChild(host);
+    const chart = new shown.constructor(host);
+    const sent = [];
+    chart.component = {{ setStateValue: (name, value) => sent.push(value) }};
+    const data = {{ ...shown.data, report_step: true }};
+    chart.update(data);
+    await chart.drawing;
+    const settle = async (index) => {{
+        for (let t = 0; t < 200 && chart.current !== index; t++) await new Promise(r => setTimeout(r, 20));
+        await new Promise(r => setTimeout(r, 50));
+    }};
+    const names = chart.names;
+    let result;
+    if (scenario === 'late echo') {{
+        chart.goTo(10); await settle(10); chart.report();  // reported, its rerun slow to come
+        chart.goTo(20); await settle(20); chart.report();  // reported again
+        chart.update({{ ...data, step: names[10] }});      // the first report's rerun arrives late
+        await chart.drawing;
+        await settle(20);
+        result = {{ shown: chart.shownName, expected: names[20], sent }};
+    }} else {{
+        chart.goTo(5); await settle(5);
+        chart.step(-1);                                   // a press whose frame is still being drawn...
+        chart.update(data);                               // ...when a rerun's redraw arrives
+        await chart.drawing;
+        await settle(4);
+        result = {{ shown: chart.shownName, expected: names[4], sent }};
+    }}
+    chart.destroy();
+    host.remove();
+    return result;
+}}"""
+
+
+@pytest.mark.parametrize("scenario", ["late echo", "press during a redraw"])
+def test_a_rerun_arriving_late_or_mid_press_does_not_undo_the_stepping(demo, scenario):
+    """On a busy server a step report's rerun can arrive after the student stepped on, or while
+    a press is still being drawn: the chart keeps the step the student went to (the echo of an
+    older report is not a new step from Python), and the press is not lost."""
+    page = demo()
+
+    outcome = page.evaluate(STEPPING_JS, scenario)
+
+    page.wait_for_timeout(200)
+    assert outcome["shown"] == outcome["expected"], (outcome, page.problems)
+    assert page.problems == []
