@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +40,9 @@ def test_the_server_started_with_the_config_serves_the_app_as_configured():
         assert "compare.chart" in opened.ids  # the Compare page ran to its chart, no exception, no error
         assert opened.config.toolbar_mode == opened.config.VIEWER
         assert opened.config.gather_usage_stats is False
+        # Streamlit's server loop is uvloop's when it is installed: a message a script thread hands
+        # the loop wakes it without a self-pipe write that gives up the GIL (README "Run it for a class").
+        assert "uvloop" in Path(f"/proc/{server.pid}/maps").read_text()
 
 
 def test_the_config_is_sized_for_serving_the_app():
