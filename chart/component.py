@@ -276,6 +276,8 @@ def _typed_array(array: np.ndarray) -> Any:
     if array.ndim > 1:
         spec["shape"] = str(array.shape)[1:-1]
     return spec
+
+
 _ENCODER = PlotlyJSONEncoder()
 
 

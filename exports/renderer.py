@@ -23,7 +23,7 @@ import asyncio
 import atexit
 import base64
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from choreographer import Tab
 TABS = 2                # figures plotted at once: on this 2-core machine a 60-frame GIF took half the time of one tab
 # A tab that stays loaded keeps what each figure left (canvases, images) until V8 collects it, and
 # it collects lazily: a tab grew from 230 to 460-550 MB within 25 PNGs and stayed there. A full
-# collection every 10 calls keeps it at 230-330 MB for about 14 ms a call (one costs 0.14 s).
+# collection every 10 calls keeps it at 220-230 MB for about 14 ms a call (one costs 0.14 s).
 COLLECT_EVERY = 10
 REOPEN_AFTER = 1000     # calls a tab serves before a fresh one replaces it (whatever a collection misses)
 RENDER_TIMEOUT = 60.0   # seconds for one figure
@@ -177,37 +177,28 @@ _renderer_lock = threading.Lock()
 def render(figures: Sequence[dict[str, Any]], options: dict[str, Any]) -> list[bytes]:
     """Render figure dicts with the process's warm browser, starting it on first use.
 
-    An error in a figure (plotly.js refused it: PlotError) is raised and the browser kept; any other
-    error (a timeout, a browser that died) is raised and the browser replaced on the next call.
+    An error in a figure (plotly.js refused it: PlotError; a format it cannot make: ValueError) is
+    raised and the browser kept; any other error (a timeout, a browser that died) is raised and the
+    browser replaced on the next call.
     """
-    renderer = _get_renderer()
-    try:
-        return renderer.render(figures, options)
-    except (PlotError, ValueError):
-        raise
-    except Exception:
-        _discard(renderer)
-        raise
+    return _with_renderer(Renderer.render, figures, options)
 
 
 def render_frames(spec: dict[str, Any], indices: Sequence[int], width: int, height: int) -> list[bytes]:
     """`Renderer.render_frames` with the process's warm browser; errors as in `render`."""
-    renderer = _get_renderer()
-    try:
-        return renderer.render_frames(spec, indices, width, height)
-    except PlotError:
-        raise
-    except Exception:
-        _discard(renderer)
-        raise
+    return _with_renderer(Renderer.render_frames, spec, indices, width, height)
 
 
 def layout_boxes(spec: dict[str, Any], width: int, height: int) -> dict[str, list[list[float]]]:
-    """`Renderer.layout_boxes` with the process's warm browser; errors as in `render_frames`."""
+    """`Renderer.layout_boxes` with the process's warm browser; errors as in `render`."""
+    return _with_renderer(Renderer.layout_boxes, spec, width, height)
+
+
+def _with_renderer(method: Callable[..., Any], *arguments: Any) -> Any:
     renderer = _get_renderer()
     try:
-        return renderer.layout_boxes(spec, width, height)
-    except PlotError:
+        return method(renderer, *arguments)
+    except (PlotError, ValueError):  # the figure's fault: the browser is fine
         raise
     except Exception:
         _discard(renderer)
